@@ -1,0 +1,3 @@
+module github.com/zerows/websocket
+
+go 1.23
