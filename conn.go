@@ -461,6 +461,9 @@ func (c *Conn) sendClose(code CloseCode, reason string) (sent bool, err error) {
 
 // Ping sends a ping and waits for its pong, or for ctx to be done.
 func (c *Conn) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c.pingMu.Lock()
 	if c.pings == nil {
 		c.pings = make(map[[8]byte]chan struct{})
