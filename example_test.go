@@ -103,30 +103,29 @@ func ExampleConn_Wait() {
 	// normal closure
 }
 
-// Read never blocks: it suits a loop that has other work to do.
+// Read never blocks: it suits a loop that has other work to do. Messages
+// queued before the peer closed can still be read after the close.
 func ExampleConn_Read() {
 	srv := httptest.NewServer(websocket.Require(func(ws *websocket.Conn, r *http.Request) {
 		ws.SendText("one")
 		ws.SendText("two")
-		ws.Wait() // until the client closes
-	}, nil))
+	}, nil)) // returning closes the connection
 	defer srv.Close()
 
 	ws := dial(srv)
-	defer ws.Close()
-	_, ok := ws.Read()
-	fmt.Println("before anything arrives:", ok)
-	ws.Wait() // the first message, to know both have been sent
-	ws.Ping(context.Background())
+	<-ws.Done() // closed by the server; the messages wait in the mailbox
 	fmt.Println("queued:", ws.CountMessages())
 	for ws.HasMessages() {
 		m, _ := ws.Read()
 		fmt.Println(string(m.Data))
 	}
+	_, ok := ws.Read()
+	fmt.Println("more:", ok)
 	// Output:
-	// before anything arrives: false
-	// queued: 1
+	// queued: 2
+	// one
 	// two
+	// more: false
 }
 
 // Messages ranges over the messages until the peer closes; Err says how.
