@@ -96,15 +96,17 @@ func (c *Conn) run() {
 	var pe *protocolError
 	switch {
 	case errors.As(err, &ce): // the peer's close frame
+		c.awaitConsumer()
 		c.sendClose(ce.Code, ce.Reason) // the reply, if we had not sent ours
 		if c.client {
 			// RFC 6455 §7.1.1: the server closes TCP first.
-			c.drain()
+			c.drain(false)
 		}
 	case errors.As(err, &pe): // the peer broke the protocol
 		ce = &CloseError{Code: pe.code, Reason: pe.msg}
+		c.awaitConsumer()
 		c.sendClose(pe.code, pe.msg)
-		c.drain()
+		c.drain(true)
 	default:
 		ce = &CloseError{Code: CloseAbnormalClosure, Reason: c.dropReason(err)}
 	}
@@ -126,11 +128,21 @@ func (c *Conn) dropReason(err error) string {
 	return err.Error()
 }
 
-// drain half-closes the connection and reads until the peer closes its
-// side, so that the close frame is not lost to a TCP reset, bounded by
-// CloseTimeout.
-func (c *Conn) drain() {
-	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+// awaitConsumer gives the application the chance to answer the messages
+// queued before the connection ends, as it would with a library that reads
+// only when asked: the closing frame waits until the application has taken
+// every message and looked for another, unless this side is closing
+// already, and at most CloseTimeout.
+func (c *Conn) awaitConsumer() {
+	c.mb.awaitConsumer(c.opts.CloseTimeout, c.closing)
+}
+
+// drain reads until the peer closes its side, bounded by CloseTimeout, so
+// that the close frame sent is not lost to a TCP reset. With halfClose, it
+// first shuts down this side's writing, telling the peer at once that
+// nothing more will come.
+func (c *Conn) drain(halfClose bool) {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && halfClose {
 		cw.CloseWrite()
 	}
 	c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))

@@ -47,9 +47,13 @@ type mailbox struct {
 	maxBytes   int64
 	putWaiting bool // the reader waits for space
 	closed     bool
+	starved    bool // the consumer found the mailbox empty after the last put
+	taken      bool // the consumer took a message and has not looked for another
+	waiters    int  // goroutines waiting in wait
 
 	ready chan struct{} // a message was put (capacity 1)
 	space chan struct{} // a message was taken while putWaiting (capacity 1)
+	idle  chan struct{} // the consumer found the mailbox empty (capacity 1)
 	done  chan struct{} // closed by close: no more messages will come
 }
 
@@ -57,6 +61,8 @@ func (mb *mailbox) init(maxN int, maxBytes int64) {
 	mb.maxN, mb.maxBytes = maxN, maxBytes
 	mb.ready = make(chan struct{}, 1)
 	mb.space = make(chan struct{}, 1)
+	mb.idle = make(chan struct{}, 1)
+	mb.starved = true
 	mb.done = make(chan struct{})
 }
 
@@ -81,6 +87,7 @@ func (mb *mailbox) put(m Message, abort <-chan struct{}) bool {
 	mb.ring[(mb.head+mb.n)%len(mb.ring)] = m
 	mb.n++
 	mb.bytes += size
+	mb.starved = false
 	mb.mu.Unlock()
 	signal(mb.ready)
 	return true
@@ -103,6 +110,7 @@ func (mb *mailbox) take() (m Message, ok, closed bool) {
 	mb.mu.Lock()
 	if mb.n == 0 {
 		closed = mb.closed
+		mb.markStarved()
 		mb.mu.Unlock()
 		return Message{}, false, closed
 	}
@@ -111,6 +119,7 @@ func (mb *mailbox) take() (m Message, ok, closed bool) {
 	mb.head = (mb.head + 1) % len(mb.ring)
 	mb.n--
 	mb.bytes -= int64(len(m.Data))
+	mb.taken = true
 	more, wake := mb.n > 0, mb.putWaiting
 	mb.putWaiting = false
 	mb.mu.Unlock()
@@ -134,7 +143,44 @@ func (mb *mailbox) close() {
 func (mb *mailbox) count() int {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
+	if mb.n == 0 {
+		mb.markStarved()
+	}
 	return mb.n
+}
+
+// markStarved records that the consumer found nothing to take. mb.mu is
+// held.
+func (mb *mailbox) markStarved() {
+	mb.taken = false
+	if !mb.starved {
+		mb.starved = true
+		signal(mb.idle)
+	}
+}
+
+// awaitConsumer waits, while the consumer is at work (waiting for a
+// message, or handling one it took), until it has taken every message and
+// looked for another; or until abort is closed, or for at most timeout. A
+// consumer that is not at work is not waited for.
+func (mb *mailbox) awaitConsumer(timeout time.Duration, abort <-chan struct{}) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		mb.mu.Lock()
+		done := mb.starved || mb.waiters == 0 && !mb.taken
+		mb.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-mb.idle:
+		case <-abort:
+			return
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // wait takes the oldest message, waiting for one until ctx is done or the
@@ -148,11 +194,22 @@ func (mb *mailbox) wait(ctx context.Context) (Message, bool, error) {
 		if closed {
 			return Message{}, false, nil
 		}
+		mb.mu.Lock()
+		mb.waiters++
+		mb.mu.Unlock()
+		var err error
 		select {
 		case <-mb.ready:
 		case <-mb.done:
 		case <-ctx.Done():
-			return Message{}, false, ctx.Err()
+			err = ctx.Err()
+		}
+		mb.mu.Lock()
+		mb.waiters--
+		mb.mu.Unlock()
+		if err != nil {
+			signal(mb.idle) // one consumer fewer at work
+			return Message{}, false, err
 		}
 	}
 }
