@@ -25,6 +25,14 @@ import (
 // Every method of Conn is safe for concurrent use: any number of goroutines
 // may send, wait, read, ping and close at once. Each message is written
 // whole, never interleaved with another.
+//
+// The reader starts with the first call of a Conn method (or the first
+// keepalive ping). Once the application has looked for messages (Wait,
+// Read, CountMessages, HasMessages, Messages), the end of the connection,
+// by the peer's close frame or a violation of the protocol, waits until the
+// application has taken the messages that came before it and looked for
+// another, at most CloseTimeout: it can answer them, as it could with a
+// library that reads only when asked.
 type Conn struct {
 	nc          net.Conn
 	br          *bufio.Reader
@@ -56,9 +64,10 @@ type Conn struct {
 	pongSeen  atomic.Bool
 	kaWaiting bool // a keepalive ping is out; touched by the timer func only
 
-	cause atomic.Pointer[string] // why this side dropped the connection, if it did
-	err   atomic.Pointer[CloseError]
-	done  chan struct{}
+	startOnce sync.Once
+	cause     atomic.Pointer[string] // why this side dropped the connection, if it did
+	err       atomic.Pointer[CloseError]
+	done      chan struct{}
 }
 
 // newConn starts a connection on nc, whose handshake is complete. br, if
@@ -84,8 +93,15 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, o *Options, subprotocol
 	if o.PingInterval > 0 {
 		c.keepalive = time.AfterFunc(o.PingInterval, c.keepaliveTick)
 	}
-	go c.run()
 	return c
+}
+
+// start starts the reader goroutine, on the first call of a method. Until
+// then the application has not said whether it reads messages; once it
+// has, a connection that ends lets it answer what came before the end (see
+// awaitConsumer).
+func (c *Conn) start() {
+	c.startOnce.Do(func() { go c.run() })
 }
 
 // run is the reader goroutine: it reads until the connection ends, then
@@ -373,6 +389,7 @@ func writeFrame[P []byte | string](c *Conn, op opcode, p P) error {
 // owed first. It fails, with c.wmu unlocked, once the connection is
 // closing.
 func (c *Conn) lockWriter() error {
+	c.start()
 	c.wmu.Lock()
 	err := ErrClosed
 	if !c.closeSent {
@@ -432,6 +449,7 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	if err := checkCloseArgs(code, reason); err != nil {
 		return err
 	}
+	c.start()
 	sent, err := c.sendClose(code, reason)
 	if sent && err == nil {
 		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
@@ -586,11 +604,15 @@ func (c *Conn) keepaliveTick() {
 
 // Done returns a channel that is closed once the connection is closed and
 // its resources released.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} {
+	c.start()
+	return c.done
+}
 
 // Err returns nil while the connection is open, and then the *CloseError
 // that says how it ended.
 func (c *Conn) Err() error {
+	c.start()
 	if ce := c.err.Load(); ce != nil {
 		return ce
 	}

@@ -67,7 +67,9 @@ func TestShortReads(t *testing.T) {
 			a, b := net.Pipe()
 			o := (&Options{ReadBufferSize: 16}).withDefaults()
 			client := newConn(wrap.f(a), nil, true, o, "", nil)
+			client.start()
 			server := newConn(wrap.f(b), nil, false, o, "", nil)
+			server.start()
 			defer func() { client.Close(); <-server.Done() }()
 			go func() {
 				for m := range server.Messages() {
@@ -264,6 +266,7 @@ func TestCloseUnblocksStuckSend(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
 	c := newConn(a, nil, false, (&Options{CloseTimeout: 50 * time.Millisecond}).withDefaults(), "", nil)
+	c.start()
 	sendErr := make(chan error)
 	go func() { sendErr <- c.Send(make([]byte, 1<<20)) }()
 	c.Close()
@@ -276,6 +279,7 @@ func TestPeerVanishesMidFrame(t *testing.T) {
 	checkNoLeaks(t)
 	a, b := net.Pipe()
 	c := newConn(a, nil, false, (*Options)(nil).withDefaults(), "", nil)
+	c.start()
 	b.Write(clientFrame(0x82, "0123456789")[:9])
 	b.Close()
 	<-c.Done()

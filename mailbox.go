@@ -47,9 +47,8 @@ type mailbox struct {
 	maxBytes   int64
 	putWaiting bool // the reader waits for space
 	closed     bool
+	consumer   bool // the application has looked for messages
 	starved    bool // the consumer found the mailbox empty after the last put
-	taken      bool // the consumer took a message and has not looked for another
-	waiters    int  // goroutines waiting in wait
 
 	ready chan struct{} // a message was put (capacity 1)
 	space chan struct{} // a message was taken while putWaiting (capacity 1)
@@ -108,6 +107,7 @@ func (mb *mailbox) grow() {
 // then says whether one may still come.
 func (mb *mailbox) take() (m Message, ok, closed bool) {
 	mb.mu.Lock()
+	mb.consumer = true
 	if mb.n == 0 {
 		closed = mb.closed
 		mb.markStarved()
@@ -119,7 +119,6 @@ func (mb *mailbox) take() (m Message, ok, closed bool) {
 	mb.head = (mb.head + 1) % len(mb.ring)
 	mb.n--
 	mb.bytes -= int64(len(m.Data))
-	mb.taken = true
 	more, wake := mb.n > 0, mb.putWaiting
 	mb.putWaiting = false
 	mb.mu.Unlock()
@@ -143,32 +142,38 @@ func (mb *mailbox) close() {
 func (mb *mailbox) count() int {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
+	mb.consumer = true
 	if mb.n == 0 {
 		mb.markStarved()
 	}
 	return mb.n
 }
 
+// markConsumer records that the application looks for messages.
+func (mb *mailbox) markConsumer() {
+	mb.mu.Lock()
+	mb.consumer = true
+	mb.mu.Unlock()
+}
+
 // markStarved records that the consumer found nothing to take. mb.mu is
 // held.
 func (mb *mailbox) markStarved() {
-	mb.taken = false
 	if !mb.starved {
 		mb.starved = true
 		signal(mb.idle)
 	}
 }
 
-// awaitConsumer waits, while the consumer is at work (waiting for a
-// message, or handling one it took), until it has taken every message and
-// looked for another; or until abort is closed, or for at most timeout. A
-// consumer that is not at work is not waited for.
+// awaitConsumer waits until the consumer has taken every message and
+// looked for another, until abort is closed, or for at most timeout. An
+// application that has never looked for messages is not waited for.
 func (mb *mailbox) awaitConsumer(timeout time.Duration, abort <-chan struct{}) {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
 		mb.mu.Lock()
-		done := mb.starved || mb.waiters == 0 && !mb.taken
+		done := mb.starved || !mb.consumer
 		mb.mu.Unlock()
 		if done {
 			return
@@ -194,22 +199,11 @@ func (mb *mailbox) wait(ctx context.Context) (Message, bool, error) {
 		if closed {
 			return Message{}, false, nil
 		}
-		mb.mu.Lock()
-		mb.waiters++
-		mb.mu.Unlock()
-		var err error
 		select {
 		case <-mb.ready:
 		case <-mb.done:
 		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		mb.mu.Lock()
-		mb.waiters--
-		mb.mu.Unlock()
-		if err != nil {
-			signal(mb.idle) // one consumer fewer at work
-			return Message{}, false, err
+			return Message{}, false, ctx.Err()
 		}
 	}
 }
@@ -235,6 +229,8 @@ func (c *Conn) Wait() (Message, error) {
 // returns ctx.Err() and the connection is untouched: the next message is
 // still delivered to the next call.
 func (c *Conn) WaitContext(ctx context.Context) (Message, error) {
+	c.mb.markConsumer()
+	c.start()
 	m, ok, err := c.mb.wait(ctx)
 	if ok {
 		return m, nil
@@ -256,16 +252,22 @@ func (c *Conn) WaitTimeout(d time.Duration) (Message, error) {
 // Read returns the oldest queued message without waiting; ok is false if
 // none is queued.
 func (c *Conn) Read() (m Message, ok bool) {
+	c.mb.markConsumer()
+	c.start()
 	m, ok, _ = c.mb.take()
 	return m, ok
 }
 
 // CountMessages returns how many messages are queued.
-func (c *Conn) CountMessages() int { return c.mb.count() }
+func (c *Conn) CountMessages() int {
+	c.mb.markConsumer()
+	c.start()
+	return c.mb.count()
+}
 
 // HasMessages reports whether a message is queued, so that Read would
 // return one.
-func (c *Conn) HasMessages() bool { return c.mb.count() > 0 }
+func (c *Conn) HasMessages() bool { return c.CountMessages() > 0 }
 
 // Messages returns an iterator over the messages as Wait returns them. It
 // ends when the connection has closed and every queued message has been
