@@ -184,14 +184,14 @@ func runCase(tg target, c *kase) result {
 	// Grade what happened.
 	all := p.snapshot()
 	var received, violations []event
+	ended := false
 	for _, e := range all {
-		if e.kind == evViolation {
+		switch {
+		case e.kind == evViolation:
 			violations = append(violations, e)
-		}
-		if e.kind == evClose || e.kind == evEOF {
-			break
-		}
-		if e.isData() {
+		case e.isEnd():
+			ended = true
+		case e.isData() && !ended:
 			received = append(received, e)
 		}
 	}

@@ -109,8 +109,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$bin/server" ./server
-go build -o "$bin/client" ./client
 mkdir -p reports
 
 wstest_run() { # wstest_run MODE SPEC [detach]
@@ -126,6 +124,7 @@ wstest_run() { # wstest_run MODE SPEC [detach]
 reports=()
 if [[ "$mode" == server || "$mode" == all ]]; then
 	rm -rf reports/servers
+	go build -o "$bin/server" ./server
 	"$bin/server" -addr "127.0.0.1:$port" &
 	pids+=($!)
 	wait_port
@@ -137,6 +136,7 @@ fi
 
 if [[ "$mode" == client || "$mode" == all ]]; then
 	rm -rf reports/clients
+	go build -o "$bin/client" ./client
 	while port_open; do sleep 0.1; done
 	if [[ "$runner" == docker ]]; then
 		container="zerows-fuzzingserver-$$"
