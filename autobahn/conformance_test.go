@@ -120,6 +120,7 @@ const (
 
 type result struct {
 	id, expected, observed, grade, sent string
+	took                                time.Duration
 	problems                            []string
 }
 
@@ -140,8 +141,10 @@ type target struct {
 }
 
 // runCase plays one case against a fresh connection and grades it.
-func runCase(tg target, c *kase) result {
-	r := result{id: c.id, expected: c.expected()}
+func runCase(tg target, c *kase) (r result) {
+	r = result{id: c.id, expected: c.expected()}
+	start := time.Now()
+	defer func() { r.took = time.Since(start) }()
 	conn, err := tg.connect(c)
 	if err != nil {
 		r.grade, r.observed = gradeFailed, "connect: "+err.Error()
@@ -352,7 +355,9 @@ func runSections(t *testing.T, tg target) {
 				})
 			}
 		})
-		t.Log(table(tg.name, sec, results))
+		if len(results) > 0 {
+			t.Log(table(tg.name, sec, results))
+		}
 	}
 }
 
@@ -362,10 +367,10 @@ func table(target string, sec section, rs []result) string {
 	counts := map[string]int{}
 	var b bytes.Buffer
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "case\tgrade\texpected\tobserved\n")
+	fmt.Fprintf(tw, "case\tgrade\ttime\texpected\tobserved\n")
 	for _, r := range rs {
 		counts[r.grade]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.id, r.grade, clip(r.expected, 90), clip(r.observed, 110))
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", r.id, r.grade, round(r.took), clip(r.expected, 90), clip(r.observed, 110))
 	}
 	tw.Flush()
 	var sum []string
