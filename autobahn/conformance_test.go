@@ -413,7 +413,7 @@ func splitID(s string) []string {
 // serverTarget connects a raw TCP client to one echo path of srv.
 func serverTarget(srvAddr string, s echo.Style) target {
 	return target{
-		name:   "server" + s.Path,
+		name:   "server/" + s.Name,
 		server: true,
 		connect: func(c *kase) (*connection, error) {
 			nc, err := net.DialTimeout("tcp", srvAddr, 5*time.Second)
