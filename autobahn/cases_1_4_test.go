@@ -6,36 +6,6 @@ import (
 	"github.com/zerows/websocket/internal/wstest"
 )
 
-// Frame and payload helpers shared by the case tables.
-
-func frame(op byte, fin bool, payload []byte) wstest.Frame {
-	return wstest.Frame{Fin: fin, Opcode: op, Payload: payload}
-}
-
-func textFrame(s string) wstest.Frame  { return frame(wstest.OpText, true, []byte(s)) }
-func binFrame(b []byte) wstest.Frame   { return frame(wstest.OpBinary, true, b) }
-func pingFrame(b []byte) wstest.Frame  { return frame(wstest.OpPing, true, b) }
-func pongFrame(b []byte) wstest.Frame  { return frame(wstest.OpPong, true, b) }
-func closeFrame(p []byte) wstest.Frame { return frame(wstest.OpClose, true, p) }
-func withRsv(f wstest.Frame, rsv byte) wstest.Frame {
-	f.Rsv = rsv
-	return f
-}
-
-// rep repeats pattern up to n bytes, as Autobahn's payload_len does.
-func rep(pattern string, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = pattern[i%len(pattern)]
-	}
-	return b
-}
-
-// sendFrames is a send step that writes frames with one chop mode.
-func sendFrames(chop int, frames ...wstest.Frame) func(p *peer) {
-	return func(p *peer) { p.send(chop, frames...) }
-}
-
 // Section 1: Framing.
 func cases1() []*kase {
 	var cs []*kase

@@ -66,13 +66,6 @@ type kase struct {
 	side      side
 }
 
-func msgText(s string) event   { return event{kind: evMessage, text: true, data: []byte(s)} }
-func msgTextB(b []byte) event  { return event{kind: evMessage, text: true, data: b} }
-func msgBinary(b []byte) event { return event{kind: evMessage, data: b} }
-func pong(b []byte) event      { return event{kind: evPong, data: b} }
-func none() *[]event           { return &[]event{} }
-func evs(e ...event) []event   { return e }
-func codes(c ...int) []int     { return c }
 func (c *kase) waitDur() time.Duration {
 	if c.wait > 0 {
 		return c.wait
@@ -306,28 +299,6 @@ func firstDiff(got, want []event) string {
 		}
 	}
 	return ""
-}
-
-// section is one Autobahn chapter.
-type section struct {
-	id    string
-	name  string
-	cases []*kase
-}
-
-// sections returns every case, grouped by chapter.
-func sections() []section {
-	return []section{
-		{"1", "Framing", cases1()},
-		{"2", "Pings/Pongs", cases2()},
-		{"3", "Reserved Bits", cases3()},
-		{"4", "Opcodes", cases4()},
-		{"5", "Fragmentation", cases5()},
-		{"6", "UTF-8 Handling", cases6()},
-		{"7", "Close Handling", cases7()},
-		{"9", "Limits/Performance", cases9()},
-		{"10", "Misc (auto-fragmentation)", cases10()},
-	}
 }
 
 // runSections runs every section against tg, logs one table per section and
