@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -257,23 +256,6 @@ func TestServerInitiatedCloseWaitsForClient(t *testing.T) {
 	})
 }
 
-// TestCloseTimeout closes against a peer that never answers: Close returns
-// after CloseTimeout and reports an abnormal closure.
-func TestCloseTimeout(t *testing.T) {
-	a, b := net.Pipe()
-	defer b.Close()
-	go io.Copy(io.Discard, b) // reads everything, answers nothing
-	c := newConn(a, nil, false, (&Options{CloseTimeout: 50 * time.Millisecond}).withDefaults(), "", nil)
-	start := time.Now()
-	must(t, c.Close())
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("Close took %v", d)
-	}
-	if ce := c.Err().(*CloseError); ce.Code != CloseAbnormalClosure || !strings.Contains(ce.Reason, "no close frame") {
-		t.Errorf("Err() = %v, want 1006 no close frame", ce)
-	}
-}
-
 // TestCloseUnblocksStuckSend closes while a Send is stuck on a peer that
 // reads nothing: both return within the close timeout.
 func TestCloseUnblocksStuckSend(t *testing.T) {
@@ -489,30 +471,6 @@ func TestPing(t *testing.T) {
 			t.Errorf("Ping after Close = %v, want ErrClosed", err)
 		}
 	})
-}
-
-// TestKeepalive answers five keepalive pings by hand and checks the
-// connection is still open, then stops answering and checks it is dropped.
-func TestKeepalive(t *testing.T) {
-	a, b := net.Pipe()
-	defer b.Close()
-	c := newConn(a, nil, false, (&Options{PingInterval: 5 * time.Millisecond, PongTimeout: 200 * time.Millisecond}).withDefaults(), "", nil)
-	p := &rawPeer{t: t, nc: b, br: bufioReader(b)}
-	for range 5 {
-		b0, payload, err := p.readFrame()
-		if err != nil || b0 != 0x89 {
-			t.Fatalf("frame %x %v, want ping", b0, err)
-		}
-		p.write(rawFrame(0x8a, testKey, payload))
-	}
-	if c.Err() != nil {
-		t.Fatalf("connection closed though pongs came: %v", c.Err())
-	}
-	go io.Copy(io.Discard, b) // stop answering
-	<-c.Done()
-	if ce := c.Err().(*CloseError); ce.Code != CloseAbnormalClosure || !strings.Contains(ce.Reason, "no pong") {
-		t.Errorf("Err() = %v, want 1006 no pong", ce)
-	}
 }
 
 func TestSendTextRejectsInvalidUTF8(t *testing.T) {
