@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -295,6 +296,7 @@ const (
 
 // send writes frames, masked the way this side must mask.
 func (p *peer) send(chop int, frames ...wstest.Frame) {
+	frames = slices.Clone(frames) // case tables share their frames between parallel runs
 	for i := range frames {
 		frames[i].Masked = p.client
 		if p.client {
