@@ -43,9 +43,10 @@ type Conn struct {
 
 	mb mailbox
 
-	wmu       sync.Mutex // guards the fields below and every write to nc
-	wbuf      []byte     // frame assembly buffer, allocated on first write
-	wbufs     net.Buffers
+	wmu       sync.Mutex    // guards the fields below and every write to nc
+	wbuf      []byte        // frame assembly buffer, allocated on first write
+	wbufs     net.Buffers   // header and payload for one writev
+	vec       [2][]byte     // wbufs' backing array
 	closeSent bool          // a close frame was sent (or writing failed): only close may follow
 	closing   chan struct{} // closed when closeSent becomes true
 
@@ -346,8 +347,12 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 		return c.wrote(err)
 	}
 	if b, ok := any(p).([]byte); ok && !c.client {
-		c.wbufs = append(c.wbufs[:0], buf, b)
+		// WriteTo consumes the slice it is called on: rebuild it from
+		// c.vec each time, and let go of the caller's bytes after.
+		c.vec = [2][]byte{buf, b}
+		c.wbufs = c.vec[:]
 		_, err := c.wbufs.WriteTo(c.nc)
+		c.vec = [2][]byte{}
 		return c.wrote(err)
 	}
 	pos := 0
