@@ -66,18 +66,13 @@ func TestSendAllocations(t *testing.T) {
 	}
 }
 
-// streamConn serves reads from a byte stream, then waits for Close.
+// streamConn serves reads from a byte stream, then io.EOF.
 type streamConn struct {
 	*sinkConn
 	r io.Reader
 }
 
-func (c *streamConn) Read(p []byte) (int, error) {
-	if n, err := c.r.Read(p); err != io.EOF {
-		return n, err
-	}
-	return c.sinkConn.Read(p)
-}
+func (c *streamConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // TestReceiveAllocations: a received message costs one allocation, the
 // message's own bytes, whether text (checked as UTF-8) or binary.

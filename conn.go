@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -35,7 +34,7 @@ import (
 // library that reads only when asked.
 type Conn struct {
 	nc          net.Conn
-	br          *bufio.Reader
+	rb          *readBuffer
 	client      bool
 	opts        *Options
 	subprotocol string
@@ -44,7 +43,6 @@ type Conn struct {
 	mb mailbox
 
 	wmu       sync.Mutex    // guards the fields below and every write to nc
-	wbuf      []byte        // frame assembly buffer, allocated on first write
 	wbufs     net.Buffers   // header and payload for one writev
 	vec       [2][]byte     // wbufs' backing array
 	closeSent bool          // a close frame was sent (or writing failed): only close may follow
@@ -71,18 +69,13 @@ type Conn struct {
 	done      chan struct{}
 }
 
-// newConn starts a connection on nc, whose handshake is complete. br, if
-// not nil, holds bytes already read from nc. o must come from withDefaults.
-func newConn(nc net.Conn, br *bufio.Reader, client bool, o *Options, subprotocol string, req *http.Request) *Conn {
-	switch {
-	case br == nil || br.Size() < o.ReadBufferSize && br.Buffered() == 0:
-		br = bufio.NewReaderSize(nc, o.ReadBufferSize)
-	case br.Size() < o.ReadBufferSize:
-		br = bufio.NewReaderSize(io.MultiReader(br, nc), o.ReadBufferSize)
-	}
+// newConn makes a connection on nc, whose handshake is complete. pending
+// holds bytes already read from nc past the handshake. o must come from
+// withDefaults.
+func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol string, req *http.Request) *Conn {
 	c := &Conn{
 		nc:          nc,
-		br:          br,
+		rb:          newReadBuffer(nc, o.ReadBufferSize, pending),
 		client:      client,
 		opts:        o,
 		subprotocol: subprotocol,
@@ -163,7 +156,7 @@ func (c *Conn) drain(halfClose bool) {
 		cw.CloseWrite()
 	}
 	c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
-	io.Copy(io.Discard, c.br)
+	io.Copy(io.Discard, c.rb)
 }
 
 func (c *Conn) finish(ce *CloseError) {
@@ -254,16 +247,16 @@ func (c *Conn) readMessages() error {
 
 // readHeader reads one frame header.
 func (c *Conn) readHeader() (header, error) {
-	b, err := c.br.Peek(2)
+	b, err := c.rb.peek(2)
 	if err != nil {
 		return header{}, err
 	}
 	n := headerLen(b[1])
-	if b, err = c.br.Peek(n); err != nil {
+	if b, err = c.rb.peek(n); err != nil {
 		return header{}, unexpectedEOF(err)
 	}
 	h, _, err := parseHeader(b)
-	c.br.Discard(n)
+	c.rb.discard(int64(n))
 	return h, err
 }
 
@@ -273,7 +266,7 @@ func (c *Conn) readHeader() (header, error) {
 func (c *Conn) readPayload(p []byte, key [4]byte, isText bool, text *utf8Validator) error {
 	pos := 0
 	for len(p) > 0 {
-		n, err := c.br.Read(p)
+		n, err := c.rb.Read(p)
 		if n > 0 {
 			if !c.client {
 				pos = maskBytes(p[:n], key, pos)
@@ -300,7 +293,7 @@ func unexpectedEOF(err error) error {
 // readControl reads a control frame's payload and acts on it.
 func (c *Conn) readControl(h header) error {
 	p := c.ctrl[:h.length]
-	if _, err := io.ReadFull(c.br, p); err != nil {
+	if _, err := io.ReadFull(c.rb, p); err != nil {
 		return unexpectedEOF(err)
 	}
 	if !c.client {
@@ -324,19 +317,19 @@ func (c *Conn) readControl(h header) error {
 }
 
 // writeFrameLocked writes one whole frame; c.wmu is held. Small frames go
-// out in one write from c.wbuf; large unmasked ones in one writev of header
-// and payload; large masked ones are masked into c.wbuf piece by piece, so
-// the caller's bytes are never changed.
+// out in one write from a pooled buffer; large unmasked ones in one writev
+// of header and payload; large masked ones are masked into the buffer piece
+// by piece, so the caller's bytes are never changed.
 func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 	h := header{fin: true, op: op, length: int64(len(p))}
 	if c.client {
 		h.masked = true
 		h.key = maskKeys.next()
 	}
-	if c.wbuf == nil {
-		c.wbuf = make([]byte, 0, c.opts.WriteBufferSize+maxHeaderLen)
-	}
-	buf := appendHeader(c.wbuf[:0], h)
+	pool := bufferPool(c.opts.WriteBufferSize + maxHeaderLen)
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
+	buf := appendHeader((*bp)[:0], h)
 	hlen := len(buf)
 	if len(p) <= cap(buf)-hlen {
 		buf = append(buf, p...)
