@@ -35,8 +35,8 @@ func (c *sinkConn) SetWriteDeadline(t time.Time) error { return nil }
 // TestSendAllocations: sending allocates nothing per message, for either
 // role, small or large, masked or not, and for prepared messages.
 func TestSendAllocations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts")
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build")
 	}
 	small := []byte(strings.Repeat("x", 100))
 	largeText := strings.Repeat("y", 64<<10)
@@ -77,8 +77,8 @@ func (c *streamConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // TestReceiveAllocations: a received message costs one allocation, the
 // message's own bytes, whether text (checked as UTF-8) or binary.
 func TestReceiveAllocations(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocation counts")
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build")
 	}
 	const count = 2000
 	for _, size := range []int{16, 1024, 16 << 10} {
