@@ -2,22 +2,25 @@
 
 package websocket
 
+import "encoding/binary"
+
 // useAVX2 selects the AVX2 kernel. It is decided once, at package
 // initialisation, from CPUID and XGETBV.
 var useAVX2 = hasAVX2()
 
-// maskAsm is maskBytes implemented with the AVX2 kernel. Callers must
+// maskAsm is maskBytes implemented in assembly with AVX2. Callers must
 // check useAVX2 first.
 func maskAsm(b []byte, key [4]byte, pos int) int {
-	maskAVX2(b, rotateKey(key, pos))
-	return (pos + len(b)) & 3
+	return maskAVX2(b, binary.LittleEndian.Uint32(key[:]), pos)
 }
 
-// maskAVX2 XORs b in place with key repeated every 4 bytes, with the low
-// byte of key applying to b[0]. It handles any length, including 0.
+// maskAVX2 XORs b in place with key, a little-endian [4]byte, starting at
+// key byte pos&3, and returns (pos+len(b))&3. It handles any length,
+// including 0, and any pos. The key is passed as a uint32 because go vet
+// allows no sized access to an array argument in assembly.
 //
 //go:noescape
-func maskAVX2(b []byte, key uint32)
+func maskAVX2(b []byte, key uint32, pos int) int
 
 // cpuid executes the CPUID instruction for the given leaf and subleaf.
 func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)

@@ -2,28 +2,36 @@
 
 #include "textflag.h"
 
-// func maskAVX2(b []byte, key uint32)
+// func maskAVX2(b []byte, key uint32, pos int) int
 //
-// XORs b in place with key repeated every 4 bytes (RFC 6455 §5.3); the low
-// byte of key applies to b[0].
+// XORs b in place as RFC 6455 §5.3 describes: b[i] ^= key[(pos+i)&3], with
+// key the little-endian bytes of the uint32.
+// Returns (pos+len(b))&3.
 //
-// Masking is not idempotent, so the ragged end of the buffer cannot simply
-// be masked twice by an overlapping block. Instead the overlapping block is
-// loaded and masked from the original bytes before the main loop writes
-// anything, and stored after it: bytes covered by both get the same value
-// from either store. The overlapping block starts at offset n-width, which
-// is n (mod 4), so it uses the key rotated by n&3 bytes.
+// Masking is not idempotent, so the ragged ends of the buffer cannot simply
+// be masked twice by overlapping blocks. Instead the first and last blocks
+// are loaded and masked from the original bytes before anything is written,
+// and stored only after the body: bytes that a body block also covered get
+// the same value from either store. A block that starts at offset o uses the
+// key rotated by o&3 bytes; the last block starts at n-width ≡ n (mod 4).
 //
-// Registers: DI = pointer, SI = length, AX = key, DX = key rotated for the
-// final block.
-TEXT ·maskAVX2(SB), NOSPLIT, $0-28
+// Register use: DI = current pointer, SI = n, R8 = start of b, R9 = end of b,
+// AX = key rotated for b[0], DX = key rotated for the last block.
+TEXT ·maskAVX2(SB), NOSPLIT, $0-48
 	MOVQ b_base+0(FP), DI
 	MOVQ b_len+8(FP), SI
 	MOVL key+24(FP), AX
+	MOVQ pos+32(FP), CX
 
-	// DX = AX rotated right by 8*(n&3) bits.
-	MOVQ SI, CX
-	ANDL $3, CX
+	LEAQ (CX)(SI*1), BX
+	ANDQ $3, BX
+	MOVQ BX, ret+40(FP)
+
+	// A 32-bit rotate uses only the low 5 bits of CL, so shifting by
+	// 8*pos rotates by 8*(pos&3) bits without masking pos first.
+	SHLL $3, CX
+	RORL CX, AX
+	MOVL SI, CX
 	SHLL $3, CX
 	MOVL AX, DX
 	RORL CX, DX
@@ -31,24 +39,36 @@ TEXT ·maskAVX2(SB), NOSPLIT, $0-28
 	CMPQ SI, $32
 	JB   small
 
-	// Y0 = key for the blocks from the start, Y1 = key for the last block.
+	// Y0 = body key, Y1 = last block masked, Y2 = first block masked.
 	VMOVD        AX, X0
 	VPBROADCASTD X0, Y0
 	VMOVD        DX, X1
 	VPBROADCASTD X1, Y1
+	MOVQ         DI, R8
+	LEAQ         (DI)(SI*1), R9
+	VPXOR        (DI), Y0, Y2
+	VPXOR        -32(R9), Y1, Y1
+	ADDQ         $32, DI
 
-	// R9 = address of the last 32 bytes; Y2 = those bytes, masked.
-	LEAQ  -32(DI)(SI*1), R9
-	VPXOR (R9), Y1, Y2
+	// For long buffers start the body at the first 32-byte boundary after
+	// b[0]: unaligned 32-byte accesses that straddle cache lines are much
+	// slower. Short ones just start at b[32] with the same key.
+	// Since the boundary is a multiple of 4 bytes past offset -R8, the
+	// body key is the argument key rotated by (pos-R8)&3 bytes.
+	CMPQ         SI, $256
+	JB           body
+	ANDQ         $-32, DI
+	MOVL         key+24(FP), AX
+	MOVQ         pos+32(FP), CX
+	SUBQ         R8, CX
+	SHLL         $3, CX
+	RORL         CX, AX
+	VMOVD        AX, X0
+	VPBROADCASTD X0, Y0
 
-	// R11 = end of the region done 32 bytes at a time: the largest
-	// multiple of 32 below n, so the last block is always left to Y2.
-	LEAQ -1(SI), R11
-	ANDQ $-32, R11
-	ADDQ DI, R11
-
-	// 128 bytes per iteration while that fits below R11.
-	LEAQ -128(R11), R10
+body:
+	// 128 bytes per iteration while four whole blocks fit before the end.
+	LEAQ -128(R9), R10
 	CMPQ DI, R10
 	JA   loop32
 
@@ -66,22 +86,27 @@ loop128:
 	JBE     loop128
 
 loop32:
+	// Blocks starting before the last block's start; each ends before R9.
+	LEAQ -32(R9), R11
+
+loop32next:
 	CMPQ    DI, R11
-	JAE     last32
+	JAE     ends
 	VPXOR   (DI), Y0, Y3
 	VMOVDQU Y3, (DI)
 	ADDQ    $32, DI
-	JMP     loop32
+	JMP     loop32next
 
-last32:
-	VMOVDQU Y2, (R9)
+ends:
+	VMOVDQU Y2, (R8)
+	VMOVDQU Y1, -32(R9)
 	VZEROUPPER
 	RET
 
 small:
-	// Fewer than 32 bytes: the same overlap trick with 16-, 8- or 4-byte
-	// halves, then single bytes. Only VEX-encoded 128-bit and general
-	// purpose instructions are used here, so no VZEROUPPER is needed.
+	// Fewer than 32 bytes: the same first/last trick with 16-, 8- or
+	// 4-byte halves, then single bytes. Only VEX.128 and general purpose
+	// instructions are used, which leave the upper YMM halves clean.
 	CMPQ SI, $16
 	JB   lt16
 	VMOVD        AX, X0
