@@ -21,9 +21,9 @@ func maskBytes(b []byte, key [4]byte, pos int) int {
 }
 
 // rotateKey returns key as a little-endian uint32 rotated so that its low
-// byte is the key byte that applies to payload offset pos. The result then
-// repeats every 4 bytes from the start of the chunk, which is what lets the
-// kernels XOR whole words.
+// byte is the key byte that applies to payload offset pos. Read as
+// little-endian words, the masking pattern from pos on is this value
+// repeated, which is what lets maskGeneric XOR whole words.
 func rotateKey(key [4]byte, pos int) uint32 {
 	return bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
 }
