@@ -38,7 +38,8 @@ type Conn struct {
 	client      bool
 	opts        *Options
 	subprotocol string
-	req         *http.Request
+	req         *http.Request      // server side: the upgrade request
+	cancelReq   context.CancelFunc // ends req's context
 
 	mb mailbox
 
@@ -79,9 +80,14 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 		client:      client,
 		opts:        o,
 		subprotocol: subprotocol,
-		req:         req,
 		closing:     make(chan struct{}),
 		done:        make(chan struct{}),
+	}
+	if req != nil {
+		// The request's context outlives the HTTP handler, which may
+		// return, and ends with the connection.
+		ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
+		c.req, c.cancelReq = req.WithContext(ctx), cancel
 	}
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
 	if o.PingInterval > 0 {
@@ -169,6 +175,9 @@ func (c *Conn) finish(ce *CloseError) {
 		c.keepalive.Stop()
 	}
 	c.mb.close()
+	if c.cancelReq != nil {
+		c.cancelReq()
+	}
 	close(c.done)
 }
 
@@ -620,8 +629,9 @@ func (c *Conn) Err() error {
 // Subprotocol returns the negotiated subprotocol, or "".
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
-// Request returns the upgrade request a server connection was made from;
-// nil on a client connection.
+// Request returns the upgrade request a server connection was made from,
+// with a context that is cancelled when the connection closes; nil on a
+// client connection.
 func (c *Conn) Request() *http.Request { return c.req }
 
 // RemoteAddr returns the peer's network address.

@@ -16,7 +16,10 @@
 //	}, nil)) // returning closes the connection with 1000
 //
 // Accept hands the handler a nil *Conn for plain HTTP requests, so a page
-// and its live feed can share a URL. Middleware upgrades any URL behind it
+// and its live feed can share a URL. The wrappers run a WebSocket handler on
+// a goroutine of its own and let the HTTP handler return, so that net/http
+// frees the buffers of the HTTP exchange; the handler's request context
+// ends when the connection does. Middleware upgrades any URL behind it
 // and FromRequest finds the connection. Upgrade is the primitive they share;
 // Dial opens a client connection with the same mailbox.
 //

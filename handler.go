@@ -2,7 +2,9 @@ package websocket
 
 import (
 	"context"
+	"log"
 	"net/http"
+	"runtime/debug"
 	"time"
 )
 
@@ -72,38 +74,34 @@ func reject(w http.ResponseWriter, herr *HandshakeError) {
 
 // Accept returns a handler that serves plain HTTP and WebSocket on one URL,
 // like dwebsocket's accept_websocket: h runs for every request, with ws nil
-// for a plain HTTP request, and with w no longer usable when ws is set. An
-// invalid upgrade gets its 4xx from Upgrade and h does not run. When h
-// returns, the connection is closed with 1000 and everything released.
-// opts may be nil.
+// for a plain HTTP request. An invalid upgrade gets its 4xx from Upgrade
+// and h does not run. For a WebSocket, r is ws.Request(), whose context ends
+// with the connection, and w only answers http.ErrHijacked. When h returns,
+// the connection is closed with 1000 and everything released. opts may be
+// nil.
 func Accept(h func(w http.ResponseWriter, r *http.Request, ws *Conn), opts *Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !IsWebSocket(r) {
 			h(w, r, nil)
 			return
 		}
-		ws, err := Upgrade(w, r, opts)
-		if err != nil {
-			return
+		if ws, err := Upgrade(w, r, opts); err == nil {
+			go serve(ws, func() { h(hijacked{}, ws.Request(), ws) })
 		}
-		defer ws.Close()
-		h(w, r, ws)
 	})
 }
 
 // Require returns a handler that speaks only WebSocket, like dwebsocket's
 // require_websocket: a request that is not a valid upgrade gets 400 Bad
 // Request (426 for a wrong version, 403 for a refused Origin) and h does
-// not run. When h returns, the connection is closed with 1000 and
-// everything released. opts may be nil.
+// not run. r is ws.Request(), whose context ends with the connection. When
+// h returns, the connection is closed with 1000 and everything released.
+// opts may be nil.
 func Require(h func(ws *Conn, r *http.Request), opts *Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := Upgrade(w, r, opts)
-		if err != nil {
-			return
+		if ws, err := Upgrade(w, r, opts); err == nil {
+			go serve(ws, func() { h(ws, ws.Request()) })
 		}
-		defer ws.Close()
-		h(ws, r)
 	})
 }
 
@@ -111,20 +109,20 @@ type ctxKey struct{}
 
 // Middleware upgrades every WebSocket request to any URL behind it, like
 // dwebsocket's WebSocketMiddleware with WEBSOCKET_ACCEPT_ALL. next finds
-// the connection with FromRequest, which is nil for plain HTTP requests.
-// When next returns, the connection is closed with 1000. opts may be nil.
+// the connection with FromRequest, which is nil for plain HTTP requests;
+// for a WebSocket, w only answers http.ErrHijacked. When next returns, the
+// connection is closed with 1000. opts may be nil.
 func Middleware(next http.Handler, opts *Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !IsWebSocket(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		ws, err := Upgrade(w, r, opts)
-		if err != nil {
-			return
+		if ws, err := Upgrade(w, r, opts); err == nil {
+			r := ws.Request()
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ws))
+			go serve(ws, func() { next.ServeHTTP(hijacked{}, r) })
 		}
-		defer ws.Close()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, ws)))
 	})
 }
 
@@ -133,3 +131,39 @@ func FromRequest(r *http.Request) *Conn {
 	ws, _ := r.Context().Value(ctxKey{}).(*Conn)
 	return ws
 }
+
+// serve runs a connection's handler on a goroutine of its own, so that the
+// HTTP handler returns at once and net/http lets go of the request's
+// buffers: an idle connection then costs what the Conn holds, not what a
+// whole HTTP exchange does. A panic in h is logged as net/http logs one,
+// and closes the connection with 1011.
+func serve(ws *Conn, h func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				logf(ws.Request(), "websocket: panic serving %v: %v\n%s", ws.RemoteAddr(), p, debug.Stack())
+			}
+			ws.CloseWith(CloseInternalServerErr, "")
+			return
+		}
+		ws.Close()
+	}()
+	h()
+}
+
+// logf logs to the http.Server's ErrorLog, or the standard logger.
+func logf(r *http.Request, format string, args ...any) {
+	if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ErrorLog != nil {
+		srv.ErrorLog.Printf(format, args...)
+		return
+	}
+	log.Printf(format, args...)
+}
+
+// hijacked is the http.ResponseWriter a WebSocket handler gets: the
+// connection belongs to the Conn now.
+type hijacked struct{}
+
+func (hijacked) Header() http.Header        { return http.Header{} }
+func (hijacked) Write([]byte) (int, error)  { return 0, http.ErrHijacked }
+func (hijacked) WriteHeader(statusCode int) {}

@@ -160,3 +160,42 @@ func TestUpgradeResponseHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestHandlerPanicClosesWith1011(t *testing.T) {
+	srv := httptest.NewUnstartedServer(Require(func(ws *Conn, r *http.Request) {
+		panic(http.ErrAbortHandler) // not logged, like net/http
+	}, nil))
+	srv.Start()
+	defer srv.Close()
+	p := dialRaw(t, srv.Listener.Addr().String())
+	if b0, payload, err := p.readFrame(); err != nil || b0 != 0x88 || string(payload) != "\x03\xf3" {
+		t.Fatalf("frame = %x %q %v, want close 1011", b0, payload, err)
+	}
+	p.write(clientFrame(0x88, "\x03\xf3"))
+	if _, err := p.br.ReadByte(); err != io.EOF {
+		t.Errorf("after the closing handshake: %v, want EOF", err)
+	}
+}
+
+// TestRequestContextEndsWithConnection: the handler's request context
+// lives as long as the connection, not the HTTP exchange.
+func TestRequestContextEndsWithConnection(t *testing.T) {
+	ctxErr := make(chan error, 2)
+	srv := httptest.NewServer(Require(func(ws *Conn, r *http.Request) {
+		ctxErr <- r.Context().Err() // still open
+		ws.Wait()
+		<-ws.Done()
+		<-r.Context().Done()
+		ctxErr <- r.Context().Err()
+	}, nil))
+	defer srv.Close()
+	p := dialRaw(t, srv.Listener.Addr().String())
+	if err := <-ctxErr; err != nil {
+		t.Fatalf("context while open: %v", err)
+	}
+	p.write(clientFrame(0x88, "\x03\xe8"))
+	p.expectClose(CloseNormalClosure)
+	if err := <-ctxErr; err == nil {
+		t.Fatal("context after close: nil error")
+	}
+}
