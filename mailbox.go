@@ -119,8 +119,15 @@ func (mb *mailbox) take() (m Message, ok, closed bool) {
 	mb.head = (mb.head + 1) % len(mb.ring)
 	mb.n--
 	mb.bytes -= int64(len(m.Data))
-	more, wake := mb.n > 0, mb.putWaiting
-	mb.putWaiting = false
+	more := mb.n > 0
+	// A full mailbox wakes the reader only once it is half empty (or
+	// empty, for a message bigger than half the bytes), so that a reader
+	// and an application that keep up with each other trade a wake-up per
+	// batch of messages, not per message.
+	wake := mb.putWaiting && (mb.n == 0 || mb.n <= mb.maxN/2 && mb.bytes <= mb.maxBytes/2)
+	if wake {
+		mb.putWaiting = false
+	}
 	mb.mu.Unlock()
 	if more {
 		signal(mb.ready) // another waiter may take the next one
