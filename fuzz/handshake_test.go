@@ -266,6 +266,11 @@ func (b *lockedBuffer) String() string {
 	return b.b.String()
 }
 
+var (
+	stackMu  sync.Mutex
+	stackBuf = make([]byte, 64<<10) // reused: a fresh megabyte per input would keep the GC busy
+)
+
 // settle waits until no goroutine but the caller and the fuzzing engine's
 // runs code of the library, of this package or of net/http, and fails t if
 // one still does after bound: each input must release everything it started. Goroutines
@@ -273,10 +278,16 @@ func (b *lockedBuffer) String() string {
 // may still be ending the previous input's goroutine when the next input
 // starts.
 func settle(t *testing.T, what string) {
+	stackMu.Lock()
+	defer stackMu.Unlock()
 	deadline := time.Now().Add(bound)
-	buf := make([]byte, 1<<20)
-	for {
-		all := string(buf[:runtime.Stack(buf, true)])
+	for try := 0; ; try++ {
+		n := runtime.Stack(stackBuf, true)
+		if n == len(stackBuf) {
+			stackBuf = make([]byte, 2*len(stackBuf))
+			continue
+		}
+		all := string(stackBuf[:n])
 		var busy []string
 		for i, g := range strings.Split(all, "\n\n") {
 			ours := strings.Contains(g, "github.com/zerows/websocket") || strings.Contains(g, "net/http.")
@@ -290,7 +301,11 @@ func settle(t *testing.T, what string) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: goroutines still running after %v:\n%s", what, bound, strings.Join(busy, "\n\n"))
 		}
-		time.Sleep(100 * time.Microsecond)
+		if try < 20 {
+			runtime.Gosched() // most goroutines are a step from their end
+		} else {
+			time.Sleep(100 * time.Microsecond)
+		}
 	}
 }
 
@@ -634,7 +649,7 @@ func FuzzDialResponse(f *testing.F) {
 				t.Fatalf("response %q: Dial accepted a 101 that breaks %q", raw, r.name)
 			}
 		}
-		if got := resp.Header.Values("Sec-WebSocket-Protocol"); strings.TrimSpace(strings.Join(got, "")) != ws.Subprotocol() {
+		if got := tokens(resp.Header, "Sec-WebSocket-Protocol", false); strings.Join(got, "") != ws.Subprotocol() {
 			t.Fatalf("response %q: the server selected %q, the Conn says %q", raw, got, ws.Subprotocol())
 		}
 		var ce *websocket.CloseError
