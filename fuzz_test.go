@@ -256,14 +256,14 @@ func FuzzUTF8Validator(f *testing.F) {
 }
 
 // ---------------------------------------------------------------------------
-// FuzzMask
+// FuzzMaskChunked
 
-// FuzzMask masks data in two pieces, cut at a fuzzer-chosen point, with a
+// FuzzMaskChunked masks data in two pieces, cut at a fuzzer-chosen point, with a
 // fuzzer-chosen key and starting key position, and compares with a
 // bytewise reference (RFC 6455 §5.3: octet i is XORed with key octet
 // (pos+i) mod 4). The returned positions must chain, and bytes around the
 // slice must not be touched.
-func FuzzMask(f *testing.F) {
+func FuzzMaskChunked(f *testing.F) {
 	// RFC 6455 §5.7's masked "Hello", aligned: unmasks to the ASCII text.
 	f.Add([]byte{0x7f, 0x9f, 0x4d, 0x51, 0x58}, uint32(0x3d21fa37), 0, uint16(5))
 	// 17 bytes from key position 3: one byte to align, two 8-byte words, a tail.
