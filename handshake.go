@@ -34,11 +34,12 @@ func newChallengeKey() string {
 }
 
 // headerHasToken reports whether a comma-separated header (all its lines)
-// holds token, compared case-insensitively (RFC 9110 §5.6.1).
+// holds token, compared case-insensitively, with only spaces and tabs
+// around it (RFC 9110 §5.6.1).
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
 		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
+			if strings.EqualFold(strings.Trim(t, " \t"), token) {
 				return true
 			}
 		}
@@ -51,7 +52,7 @@ func headerTokens(h http.Header, name string) []string {
 	var tokens []string
 	for _, v := range h.Values(name) {
 		for _, t := range strings.Split(v, ",") {
-			if t = strings.TrimSpace(t); t != "" {
+			if t = strings.Trim(t, " \t"); t != "" {
 				tokens = append(tokens, t)
 			}
 		}
@@ -80,7 +81,7 @@ func checkRequest(r *http.Request, o *Options) *HandshakeError {
 		return &HandshakeError{http.StatusBadRequest, `Connection header lacks the "upgrade" token`}
 	case !headerHasToken(r.Header, "Upgrade", "websocket"):
 		return &HandshakeError{http.StatusBadRequest, `Upgrade header lacks the "websocket" token`}
-	case r.Header.Get("Sec-WebSocket-Version") != "13":
+	case len(r.Header.Values("Sec-WebSocket-Version")) != 1 || r.Header.Get("Sec-WebSocket-Version") != "13":
 		return &HandshakeError{http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13"}
 	}
 	keys := r.Header.Values("Sec-WebSocket-Key")

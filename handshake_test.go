@@ -57,6 +57,8 @@ func TestCheckRequest(t *testing.T) {
 		{"Upgrade h2c", func(r *http.Request) { r.Header.Set("Upgrade", "h2c") }, nil, 400, "Upgrade"},
 		{"no version", func(r *http.Request) { r.Header.Del("Sec-WebSocket-Version") }, nil, 426, "13"},
 		{"version 8", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Version", "8") }, nil, 426, "13"},
+		{"two versions", func(r *http.Request) { r.Header.Add("Sec-WebSocket-Version", "8") }, nil, 426, "13"},
+		{"upgrade token behind a no-break space", func(r *http.Request) { r.Header.Set("Connection", "\u00a0Upgrade") }, nil, 400, "Connection"},
 		{"no key", func(r *http.Request) { r.Header.Del("Sec-WebSocket-Key") }, nil, 400, "Key"},
 		{"key not base64", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "not base64 at all!!!!!!!") }, nil, 400, "Key"},
 		{"key of 15 bytes", func(r *http.Request) { r.Header.Set("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAA") }, nil, 400, "Key"},
