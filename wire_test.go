@@ -176,22 +176,11 @@ func dialRaw(t testing.TB, addr string, extra ...byte) *rawPeer {
 // handshake and both readers started, closed at the end of the test.
 func pipe(t testing.TB, opts *Options) (client, server *Conn) {
 	a, b := net.Pipe()
-	o := opts.withDefaults()
-	client = newConn(a, nil, true, o, "", nil)
-	server = newConn(b, nil, false, o, "", nil)
-	client.start()
-	server.start()
-	t.Cleanup(func() {
-		a.Close()
-		b.Close()
-		<-client.Done()
-		<-server.Done()
-	})
-	return client, server
+	return connPair(t, a, b, opts)
 }
 
 // tcpPair returns the two ends of a connection over 127.0.0.1 TCP, with no
-// handshake.
+// handshake and both readers started, closed at the end of the test.
 func tcpPair(t testing.TB, opts *Options) (client, server *Conn) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -211,6 +200,11 @@ func tcpPair(t testing.TB, opts *Options) (client, server *Conn) {
 	if b == nil {
 		t.Fatal("accept failed")
 	}
+	return connPair(t, a, b, opts)
+}
+
+// connPair makes a client Conn on a and a server Conn on b.
+func connPair(t testing.TB, a, b net.Conn, opts *Options) (client, server *Conn) {
 	o := opts.withDefaults()
 	client = newConn(a, nil, true, o, "", nil)
 	server = newConn(b, nil, false, o, "", nil)
