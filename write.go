@@ -1,0 +1,119 @@
+package websocket
+
+import (
+	"errors"
+	"unicode/utf8"
+)
+
+// writeFrameLocked writes one whole frame; c.wmu is held. Small frames go
+// out in one write from a pooled buffer; large unmasked ones in one writev
+// of header and payload; large masked ones are masked into the buffer piece
+// by piece, so the caller's bytes are never changed.
+func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
+	h := header{fin: true, op: op, length: int64(len(p))}
+	if c.client {
+		h.masked = true
+		h.key = maskKeys.next()
+	}
+	pool := bufferPool(c.opts.WriteBufferSize + maxHeaderLen)
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
+	buf := appendHeader((*bp)[:0], h)
+	hlen := len(buf)
+	if len(p) <= cap(buf)-hlen {
+		buf = append(buf, p...)
+		if c.client {
+			maskBytes(buf[hlen:], h.key, 0)
+		}
+		_, err := c.nc.Write(buf)
+		return c.wrote(err)
+	}
+	if b, ok := any(p).([]byte); ok && !c.client {
+		// WriteTo consumes the slice it is called on: rebuild it from
+		// c.vec each time, and let go of the caller's bytes after.
+		c.vec = [2][]byte{buf, b}
+		c.wbufs = c.vec[:]
+		_, err := c.wbufs.WriteTo(c.nc)
+		c.vec = [2][]byte{}
+		return c.wrote(err)
+	}
+	pos := 0
+	for off := 0; off < len(p); {
+		n := copy(buf[len(buf):cap(buf)], p[off:])
+		if c.client {
+			pos = maskBytes(buf[len(buf):len(buf)+n], h.key, pos)
+		}
+		buf = buf[:len(buf)+n]
+		if _, err := c.nc.Write(buf); err != nil {
+			return c.wrote(err)
+		}
+		off += n
+		buf = buf[:0]
+	}
+	return nil
+}
+
+// wrote makes a write error sticky: the connection cannot recover from a
+// partial frame, so it is dropped. c.wmu is held.
+func (c *Conn) wrote(err error) error {
+	if err != nil {
+		c.markClosing()
+		c.nc.Close()
+	}
+	return err
+}
+
+// writeFrame writes one frame, unless the connection is closing.
+func writeFrame[P []byte | string](c *Conn, op opcode, p P) error {
+	if err := c.lockWriter(); err != nil {
+		return err
+	}
+	defer c.wmu.Unlock()
+	return writeFrameLocked(c, op, p)
+}
+
+// lockWriter locks c.wmu for a data or ping frame and writes the pongs
+// owed first. It fails, with c.wmu unlocked, once the connection is
+// closing.
+func (c *Conn) lockWriter() error {
+	c.start()
+	c.wmu.Lock()
+	err := ErrClosed
+	if !c.closeSent {
+		err = nil
+		if c.pongPending.Load() {
+			err = c.flushPongs()
+		}
+	}
+	if err != nil {
+		c.wmu.Unlock()
+	}
+	return err
+}
+
+// Send sends p as one binary message. p is not changed, and may be reused
+// once Send returns.
+func (c *Conn) Send(p []byte) error { return writeFrame(c, opBinary, p) }
+
+// SendText sends s as one text message. s must be valid UTF-8 (RFC 6455
+// §5.6); if it is not, nothing is sent and an error is returned.
+func (c *Conn) SendText(s string) error {
+	if !utf8.ValidString(s) {
+		return errInvalidUTF8
+	}
+	return writeFrame(c, opText, s)
+}
+
+// SendMessage sends m with its type, as an echo would.
+func (c *Conn) SendMessage(m Message) error {
+	switch m.Type {
+	case MessageText:
+		if !utf8.Valid(m.Data) {
+			return errInvalidUTF8
+		}
+		return writeFrame(c, opText, m.Data)
+	case MessageBinary:
+		return writeFrame(c, opBinary, m.Data)
+	}
+	return errors.New("websocket: unknown message type " + m.Type.String())
+}
