@@ -15,7 +15,13 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 		h.masked = true
 		h.key = maskKeys.next()
 	}
-	pool := bufferPool(c.opts.WriteBufferSize + maxHeaderLen)
+	// A frame that does not fit the write buffer is copied, and masked,
+	// through a larger one, so that it takes few system calls.
+	size := c.opts.WriteBufferSize
+	if len(p) > size && c.client || !isBytes(p) {
+		size = max(size, min(len(p), largeWriteSize))
+	}
+	pool := bufferPool(size + maxHeaderLen)
 	bp := pool.Get().(*[]byte)
 	defer pool.Put(bp)
 	buf := appendHeader((*bp)[:0], h)
@@ -51,6 +57,17 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 		buf = buf[:0]
 	}
 	return nil
+}
+
+// largeWriteSize is the buffer a large masked frame is written through:
+// 64 KiB, so a 1 MiB message takes 16 writes.
+const largeWriteSize = 64 << 10
+
+// isBytes reports whether p is a []byte, which the writev path can send
+// without a copy.
+func isBytes[P []byte | string](p P) bool {
+	_, ok := any(p).([]byte)
+	return ok
 }
 
 // wrote makes a write error sticky: the connection cannot recover from a
