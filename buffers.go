@@ -6,9 +6,11 @@ import (
 )
 
 // readBuffer is a connection's read buffer. It borrows its memory from a
-// pool while it holds bytes and gives it back as soon as it runs empty, so
-// an idle connection, waiting for its next frame, holds no buffer: that
-// wait is a read into a small array kept in the readBuffer itself.
+// pool while bytes flow and gives it back when it runs empty after a read
+// that drained the socket, so an idle connection, waiting for its next
+// frame, holds no buffer: that wait is a read into a small array kept in
+// the readBuffer itself. While reads come back full, more is likely
+// waiting, and the buffer is kept for the next one.
 type readBuffer struct {
 	src   io.Reader
 	size  int
@@ -17,6 +19,7 @@ type readBuffer struct {
 	bufp  *[]byte    // where buf came from in pool, or nil
 	r, w  int        // buf[r:w] is unread
 	err   error      // from src, returned once buf is empty
+	full  bool       // the last read from src filled what it was given
 	first [firstReadSize]byte
 }
 
@@ -57,6 +60,10 @@ func (b *readBuffer) release() {
 	if b.r < b.w || b.buf == nil {
 		return
 	}
+	if b.full && b.bufp != nil {
+		b.r, b.w = 0, 0 // busy: keep it for the next read
+		return
+	}
 	if b.bufp != nil {
 		b.pool.Put(b.bufp)
 	}
@@ -71,6 +78,7 @@ func (b *readBuffer) fill() error {
 	}
 	if b.buf == nil {
 		n, err := b.src.Read(b.first[:])
+		b.full = n == len(b.first)
 		if n > 0 {
 			b.bufp = b.pool.Get().(*[]byte)
 			b.buf = *b.bufp
@@ -90,6 +98,7 @@ func (b *readBuffer) fill() error {
 		b.r = 0
 	}
 	n, err := b.src.Read(b.buf[b.w:])
+	b.full = n == len(b.buf)-b.w
 	b.w += n
 	if n == 0 {
 		if err == nil {
@@ -139,7 +148,9 @@ func (b *readBuffer) Read(p []byte) (int, error) {
 			return 0, b.err
 		}
 		if len(p) >= firstReadSize {
-			return b.src.Read(p)
+			n, err := b.src.Read(p)
+			b.full = n == len(p)
+			return n, err
 		}
 		if err := b.fill(); err != nil {
 			return 0, err

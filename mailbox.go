@@ -48,6 +48,7 @@ type mailbox struct {
 	putWaiting bool // the reader waits for space
 	closed     bool
 	consumer   bool // the application has looked for messages
+	waiters    int  // goroutines in wait that found the mailbox empty
 	starved    bool // the consumer found the mailbox empty after the last put
 
 	ready chan struct{} // a message was put (capacity 1)
@@ -87,8 +88,11 @@ func (mb *mailbox) put(m Message, abort <-chan struct{}) bool {
 	mb.n++
 	mb.bytes += size
 	mb.starved = false
+	wake := mb.waiters > 0
 	mb.mu.Unlock()
-	signal(mb.ready)
+	if wake {
+		signal(mb.ready)
+	}
 	return true
 }
 
@@ -104,13 +108,23 @@ func (mb *mailbox) grow() {
 }
 
 // take removes the oldest message. ok is false when none is queued; closed
-// then says whether one may still come.
-func (mb *mailbox) take() (m Message, ok, closed bool) {
+// then says whether one may still come. A waiter passes its registration:
+// finding nothing counts it among the waiters that a put must wake, until
+// its next take.
+func (mb *mailbox) take(waiter *bool) (m Message, ok, closed bool) {
 	mb.mu.Lock()
 	mb.consumer = true
+	if waiter != nil && *waiter {
+		mb.waiters--
+		*waiter = false
+	}
 	if mb.n == 0 {
 		closed = mb.closed
 		mb.markStarved()
+		if waiter != nil && !closed {
+			mb.waiters++
+			*waiter = true
+		}
 		mb.mu.Unlock()
 		return Message{}, false, closed
 	}
@@ -119,7 +133,7 @@ func (mb *mailbox) take() (m Message, ok, closed bool) {
 	mb.head = (mb.head + 1) % len(mb.ring)
 	mb.n--
 	mb.bytes -= int64(len(m.Data))
-	more := mb.n > 0
+	more := mb.n > 0 && mb.waiters > 0
 	// A full mailbox wakes the reader only once it is half empty (or
 	// empty, for a message bigger than half the bytes), so that a reader
 	// and an application that keep up with each other trade a wake-up per
@@ -198,8 +212,9 @@ func (mb *mailbox) awaitConsumer(timeout time.Duration, abort <-chan struct{}) {
 // wait takes the oldest message, waiting for one until ctx is done or the
 // mailbox is closed and empty.
 func (mb *mailbox) wait(ctx context.Context) (Message, bool, error) {
+	waiting := false
 	for {
-		m, ok, closed := mb.take()
+		m, ok, closed := mb.take(&waiting)
 		if ok {
 			return m, true, nil
 		}
@@ -210,6 +225,11 @@ func (mb *mailbox) wait(ctx context.Context) (Message, bool, error) {
 		case <-mb.ready:
 		case <-mb.done:
 		case <-ctx.Done():
+			mb.mu.Lock()
+			if waiting {
+				mb.waiters--
+			}
+			mb.mu.Unlock()
 			return Message{}, false, ctx.Err()
 		}
 	}
@@ -261,7 +281,7 @@ func (c *Conn) WaitTimeout(d time.Duration) (Message, error) {
 func (c *Conn) Read() (m Message, ok bool) {
 	c.mb.markConsumer()
 	c.start()
-	m, ok, _ = c.mb.take()
+	m, ok, _ = c.mb.take(nil)
 	return m, ok
 }
 
