@@ -80,8 +80,27 @@ func TestReceiveAllocations(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("allocation counts need a normal build")
 	}
+	for _, recycle := range []bool{false, true} {
+		for _, size := range []int{16, 1024, 16 << 10} {
+			allocs, perMsgBytes := receiveAllocations(t, size, recycle)
+			wantAllocs, wantBytes := 1.05, float64(size+64)
+			if recycle {
+				wantAllocs, wantBytes = 0.05, 64
+			}
+			if allocs > wantAllocs || perMsgBytes > wantBytes {
+				t.Errorf("size %d, recycle %v: %.2f allocations and %.0f bytes per message, want at most %.2f and %.0f",
+					size, recycle, allocs, perMsgBytes, wantAllocs, wantBytes)
+			}
+		}
+	}
+}
+
+// receiveAllocations returns the allocations and bytes allocated per
+// message received, for messages of size bytes, given back with Recycle
+// or not.
+func receiveAllocations(t *testing.T, size int, recycle bool) (allocs, perMsgBytes float64) {
 	const count = 2000
-	for _, size := range []int{16, 1024, 16 << 10} {
+	{
 		var stream []byte
 		for i := range count {
 			b0 := byte(0x81)
@@ -98,17 +117,17 @@ func TestReceiveAllocations(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		for range count - 1 {
-			if _, err := c.Wait(); err != nil {
+			m, err := c.Wait()
+			if err != nil {
 				t.Fatal(err)
+			}
+			if recycle {
+				c.Recycle(m)
 			}
 		}
 		runtime.ReadMemStats(&after)
 		nc.Close()
 		<-c.Done()
-		perMsg := float64(after.Mallocs-before.Mallocs) / (count - 1)
-		bytesPerMsg := float64(after.TotalAlloc-before.TotalAlloc) / (count - 1)
-		if perMsg > 1.05 || bytesPerMsg > float64(size+64) {
-			t.Errorf("size %d: %.2f allocations and %.0f bytes per message, want 1 and at most %d", size, perMsg, bytesPerMsg, size+64)
-		}
+		return float64(after.Mallocs-before.Mallocs) / (count - 1), float64(after.TotalAlloc-before.TotalAlloc) / (count - 1)
 	}
 }

@@ -3,6 +3,7 @@ package websocket
 import (
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // readBuffer is a connection's read buffer. It borrows its memory from a
@@ -160,4 +161,53 @@ func (b *readBuffer) Read(p []byte) (int, error) {
 	b.r += n
 	b.release()
 	return n, nil
+}
+
+// freeList holds message buffers the application handed back with
+// Conn.Recycle, for the reader to fill again instead of allocating. It is
+// bounded like the mailbox, in buffers and bytes, so recycling never holds
+// more than the mailbox could.
+type freeList struct {
+	held     atomic.Int32 // len(bufs), read without mu
+	mu       sync.Mutex
+	bufs     [][]byte
+	bytes    int64
+	maxN     int
+	maxBytes int64
+}
+
+// get returns a buffer of length n: a recycled one if one is large enough,
+// else a new one.
+func (f *freeList) get(n int) []byte {
+	if f.held.Load() == 0 {
+		return make([]byte, n)
+	}
+	f.mu.Lock()
+	for i := len(f.bufs) - 1; i >= 0; i-- {
+		if b := f.bufs[i]; cap(b) >= n && cap(b) <= 2*n+64 {
+			f.bufs[i] = f.bufs[len(f.bufs)-1]
+			f.bufs[len(f.bufs)-1] = nil
+			f.bufs = f.bufs[:len(f.bufs)-1]
+			f.held.Store(int32(len(f.bufs)))
+			f.bytes -= int64(cap(b))
+			f.mu.Unlock()
+			return b[:n]
+		}
+	}
+	f.mu.Unlock()
+	return make([]byte, n)
+}
+
+// put keeps b for a later get, unless the list is full.
+func (f *freeList) put(b []byte) {
+	if cap(b) == 0 {
+		return
+	}
+	f.mu.Lock()
+	if len(f.bufs) < f.maxN && f.bytes+int64(cap(b)) <= f.maxBytes {
+		f.bufs = append(f.bufs, b[:0])
+		f.held.Store(int32(len(f.bufs)))
+		f.bytes += int64(cap(b))
+	}
+	f.mu.Unlock()
 }

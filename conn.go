@@ -35,7 +35,8 @@ type Conn struct {
 	req         *http.Request      // server side: the upgrade request
 	cancelReq   context.CancelFunc // ends req's context
 
-	mb mailbox
+	mb   mailbox
+	free freeList // buffers given back by Recycle
 
 	wmu       sync.Mutex    // guards the fields below and every write to nc
 	wbufs     net.Buffers   // header and payload for one writev
@@ -84,6 +85,7 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 		c.req, c.cancelReq = req.WithContext(ctx), cancel
 	}
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
+	c.free.maxN, c.free.maxBytes = o.MailboxMessages, o.MailboxBytes
 	if o.PingInterval > 0 {
 		c.keepalive = time.AfterFunc(o.PingInterval, c.keepaliveTick)
 	}

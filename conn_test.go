@@ -556,3 +556,36 @@ func TestFailingDoesNotWaitForIdleApplication(t *testing.T) {
 		t.Errorf("Read after close = %q, %v", m.Data, ok)
 	}
 }
+
+// TestRecycle: messages received into recycled buffers are whole and
+// right, whatever the sizes, and a recycled buffer is never handed out
+// twice at once.
+func TestRecycle(t *testing.T) {
+	transports(t, nil, func(t *testing.T, client, server *Conn) {
+		go func() {
+			for i := range 300 {
+				client.Send(bytes.Repeat([]byte{byte(i)}, (i*37)%3000))
+			}
+		}()
+		var held []Message
+		for i := range 300 {
+			m, err := server.Wait()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := bytes.Repeat([]byte{byte(i)}, (i*37)%3000); !bytes.Equal(m.Data, want) {
+				t.Fatalf("message %d: %d bytes, want %d bytes of %d", i, len(m.Data), len(want), byte(i))
+			}
+			held = append(held, m)
+			if len(held) == 3 { // keep a few, recycle the oldest
+				for _, h := range held[1:] {
+					if len(h.Data) > 0 && len(held[0].Data) > 0 && &h.Data[0] == &held[0].Data[0] {
+						t.Fatal("one buffer handed out twice")
+					}
+				}
+				server.Recycle(held[0])
+				held = held[1:]
+			}
+		}
+	})
+}

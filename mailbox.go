@@ -309,3 +309,10 @@ func (c *Conn) Messages() iter.Seq[Message] {
 		}
 	}
 }
+
+// Recycle hands m's bytes back to the connection, which may fill them with
+// a later message instead of allocating: for applications that receive
+// many messages and are done with each before taking the next. m.Data, and
+// any slice of it, must not be used after Recycle. Calling it is optional:
+// without it every message is freshly allocated and the caller's forever.
+func (c *Conn) Recycle(m Message) { c.free.put(m.Data) }

@@ -45,7 +45,7 @@ func (c *Conn) readMessages() error {
 		}
 		n := len(msg)
 		if msg == nil && h.fin {
-			msg = make([]byte, h.length)
+			msg = c.free.get(int(h.length))
 		} else {
 			msg = slices.Grow(msg, int(h.length))[:n+int(h.length)]
 		}
