@@ -1,0 +1,161 @@
+package websocket
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// Defaults used for zero Options fields. Each is chosen so that a server
+// that sets nothing is safe to expose: memory per connection is bounded,
+// and no handshake or close can hang forever.
+const (
+	// DefaultMaxMessageSize (1 MiB) bounds one message: large enough for
+	// any JSON document or chat payload, small enough that a thousand
+	// connections each holding one full message fit in 1 GiB.
+	DefaultMaxMessageSize = 1 << 20
+	// DefaultMailboxMessages (128) is how many messages may wait unread
+	// before the reader stops reading the socket.
+	DefaultMailboxMessages = 128
+	// DefaultMailboxBytes (4 MiB) is how many payload bytes may wait
+	// unread before the reader stops reading the socket.
+	DefaultMailboxBytes = 4 << 20
+	// DefaultHandshakeTimeout (10 s) bounds the opening handshake: the
+	// client's whole exchange, the server's write of its response.
+	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultCloseTimeout (5 s) bounds the closing handshake: how long this
+	// side waits for the peer's close frame, and then for the peer to
+	// drop TCP, before dropping it itself.
+	DefaultCloseTimeout = 5 * time.Second
+	// DefaultBufferSize (4 KiB) is the read and write buffer size: one
+	// page, enough to batch small frames into one system call.
+	DefaultBufferSize = 4096
+)
+
+// Options configures Upgrade, the handler wrappers and Dial. A nil *Options
+// and the zero value both mean every default; each field's comment says
+// what its zero value means. Options are read when the connection is made
+// and never changed by the library.
+type Options struct {
+	// OriginPatterns lists the browser origins a server accepts besides its
+	// own host, as path.Match patterns on the Origin's host[:port]
+	// ("*.example.com", "localhost:*"), matched case-insensitively. A request
+	// whose Origin host equals its Host header is always accepted, and so is
+	// a request without an Origin header (browsers always send one, other
+	// clients need not). Anything else gets 403 Forbidden: this stops another
+	// site's page from opening a connection with the user's cookies
+	// (cross-site WebSocket hijacking, RFC 6455 §10.2).
+	OriginPatterns []string
+
+	// InsecureSkipOriginCheck accepts a request from any origin. Only for
+	// servers that authenticate connections by other means than cookies.
+	InsecureSkipOriginCheck bool
+
+	// Subprotocols are the application protocols (RFC 6455 §1.9) this side
+	// speaks. A server picks the first one in this list that the client
+	// offered: the server's preference order wins. If none matches, the
+	// connection is made without a subprotocol, and Conn.Subprotocol returns
+	// "". A client offers them in this order.
+	Subprotocols []string
+
+	// MaxMessageSize is the largest message, in bytes, that this side
+	// accepts; a bigger one fails the connection with 1009 before its
+	// payload is read. Zero means DefaultMaxMessageSize (1 MiB). It does not
+	// limit what this side sends.
+	MaxMessageSize int64
+
+	// MailboxMessages and MailboxBytes bound the messages that wait for the
+	// application. When either bound is reached, the reader stops reading
+	// the socket, so TCP pushes back on the peer and no message is lost.
+	// One message is always let in, however big, so memory stays under
+	// MailboxBytes + MaxMessageSize. Zero means DefaultMailboxMessages
+	// (128) and DefaultMailboxBytes (4 MiB).
+	MailboxMessages int
+	MailboxBytes    int64
+
+	// HandshakeTimeout bounds the opening handshake. Zero means
+	// DefaultHandshakeTimeout (10 s).
+	HandshakeTimeout time.Duration
+
+	// CloseTimeout bounds the closing handshake. Zero means
+	// DefaultCloseTimeout (5 s).
+	CloseTimeout time.Duration
+
+	// PingInterval turns on keepalive: a ping is sent after this long, and
+	// then again each time the interval passes. If no pong (or any other
+	// frame) arrives within PongTimeout of a ping, the connection is
+	// dropped and Err reports CloseAbnormalClosure. Zero means no
+	// keepalive: most servers behind proxies want one (30 s is common).
+	PingInterval time.Duration
+
+	// PongTimeout is how long keepalive waits for a pong. Zero means
+	// PingInterval.
+	PongTimeout time.Duration
+
+	// ReadBufferSize and WriteBufferSize size the socket buffers. Zero
+	// means DefaultBufferSize (4 KiB). On the server the read buffer is
+	// the one net/http used to read the request, when it is at least as
+	// large.
+	ReadBufferSize  int
+	WriteBufferSize int
+
+	// Header holds extra request headers a client sends, such as Origin,
+	// Authorization or Cookie. The handshake's own headers are set by Dial.
+	Header http.Header
+
+	// TLSConfig is used by a client for wss:// URLs. Nil means the zero
+	// tls.Config, with the server name taken from the URL.
+	TLSConfig *tls.Config
+
+	// DialContext opens a client's TCP connection (to the proxy, when
+	// there is one). Nil means a net.Dialer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Proxy returns the HTTP proxy a client tunnels through with CONNECT,
+	// or nil for none. Nil means http.ProxyFromEnvironment (HTTPS_PROXY,
+	// HTTP_PROXY and NO_PROXY; ws:// counts as http, wss:// as https).
+	Proxy func(*http.Request) (*url.URL, error)
+}
+
+// withDefaults returns a copy of o with every zero field set to its
+// default. o may be nil.
+func (o *Options) withDefaults() *Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.MailboxMessages <= 0 {
+		c.MailboxMessages = DefaultMailboxMessages
+	}
+	if c.MailboxBytes <= 0 {
+		c.MailboxBytes = DefaultMailboxBytes
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = DefaultCloseTimeout
+	}
+	if c.PingInterval < 0 {
+		c.PingInterval = 0
+	}
+	if c.PongTimeout <= 0 {
+		c.PongTimeout = c.PingInterval
+	}
+	if c.ReadBufferSize <= 0 {
+		c.ReadBufferSize = DefaultBufferSize
+	}
+	if c.WriteBufferSize <= 0 {
+		c.WriteBufferSize = DefaultBufferSize
+	}
+	if c.Proxy == nil {
+		c.Proxy = http.ProxyFromEnvironment
+	}
+	return &c
+}
