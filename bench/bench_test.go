@@ -47,8 +47,8 @@ func benchReceive(b *testing.B, p peer, n int) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	_ = ep.close()
 	_ = c.Close()
+	_ = ep.close()
 }
 
 // BenchmarkSend measures framing (and, for the client, masking) plus the
@@ -68,6 +68,9 @@ func BenchmarkSend(b *testing.B) {
 }
 
 func benchSend(b *testing.B, p peer, client bool, n int) {
+	if client && p.client == nil {
+		b.Skip("no client")
+	}
 	s := new(sink)
 	c := newSinkConn(s, client)
 	var ep endpoint
@@ -94,8 +97,8 @@ func benchSend(b *testing.B, p peer, client bool, n int) {
 		b.Fatalf("%d of %d bytes written", s.n.Load(), want)
 	}
 	b.StopTimer()
-	_ = ep.close()
 	_ = c.Close()
+	_ = ep.close()
 }
 
 // BenchmarkEcho measures round trips over loopback TCP: the library's
@@ -130,6 +133,9 @@ func echoServer(p peer) *httptest.Server {
 func wsURL(srv *httptest.Server) string { return "ws://" + srv.Listener.Addr().String() + "/ws" }
 
 func benchEcho(b *testing.B, p peer, inflight, n int) {
+	if p.client == nil {
+		b.Skip("no client")
+	}
 	srv := echoServer(p)
 	defer srv.Close()
 	ep, err := p.client(context.Background(), wsURL(srv), loopbackDial)
@@ -202,8 +208,8 @@ func benchBroadcast(b *testing.B, p peer, n int) {
 	}
 	defer func() {
 		for i, ep := range eps {
-			_ = ep.close()
 			_ = conns[i].Close()
+			_ = ep.close()
 		}
 	}()
 	msg := payload(n)
@@ -238,6 +244,9 @@ func BenchmarkHandshake(b *testing.B) {
 }
 
 func benchHandshake(b *testing.B, p peer, dialers int) {
+	if p.client == nil {
+		b.Skip("no client")
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ep, err := p.server(w, r); err == nil {
 			_ = ep.close()
