@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -45,6 +46,11 @@ type Conn struct {
 	pingMu sync.Mutex
 	pings  map[[8]byte]chan struct{}
 	pingID uint64
+
+	pongMu        sync.Mutex
+	pongs         [][]byte    // payloads of pings not answered yet
+	pongScheduled bool        // a goroutine will write them
+	pongPending   atomic.Bool // len(pongs) > 0, read without pongMu
 
 	keepalive *time.Timer // nil without keepalive
 	pongSeen  atomic.Bool
@@ -281,13 +287,8 @@ func (c *Conn) readControl(h header) error {
 	}
 	switch h.op {
 	case opPing:
-		// RFC 6455 §5.5.2: answer with a pong carrying the same data.
-		c.wmu.Lock()
-		defer c.wmu.Unlock()
-		if c.closeSent {
-			return nil
-		}
-		return writeFrameLocked(c, opPong, p)
+		c.queuePong(p)
+		return nil
 	case opPong:
 		c.pongSeen.Store(true)
 		c.pongArrived(p)
@@ -357,12 +358,29 @@ func (c *Conn) wrote(err error) error {
 
 // writeFrame writes one frame, unless the connection is closing.
 func writeFrame[P []byte | string](c *Conn, op opcode, p P) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closeSent {
-		return ErrClosed
+	if err := c.lockWriter(); err != nil {
+		return err
 	}
+	defer c.wmu.Unlock()
 	return writeFrameLocked(c, op, p)
+}
+
+// lockWriter locks c.wmu for a data or ping frame and writes the pongs
+// owed first. It fails, with c.wmu unlocked, once the connection is
+// closing.
+func (c *Conn) lockWriter() error {
+	c.wmu.Lock()
+	err := ErrClosed
+	if !c.closeSent {
+		err = nil
+		if c.pongPending.Load() {
+			err = c.flushPongs()
+		}
+	}
+	if err != nil {
+		c.wmu.Unlock()
+	}
+	return err
 }
 
 // Send sends p as one binary message. p is not changed, and may be reused
@@ -469,6 +487,58 @@ func (c *Conn) Ping(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// maxQueuedPongs bounds the pongs owed to a peer that pings faster than it
+// reads; past it only the latest pings are answered, as RFC 6455 §5.5.3
+// allows.
+const maxQueuedPongs = 16
+
+// queuePong arranges for a ping to be answered with a pong carrying the same
+// data (RFC 6455 §5.5.2). The reader does not write the pong itself: a
+// reader blocked on writing could deadlock with a peer whose reader is
+// blocked on writing too. A short-lived goroutine writes it, unless a send
+// comes first: every frame written after the ping was read goes out behind
+// its pong.
+func (c *Conn) queuePong(p []byte) {
+	c.pongMu.Lock()
+	if len(c.pongs) == maxQueuedPongs {
+		c.pongs = append(c.pongs[:0], c.pongs[1:]...)
+	}
+	c.pongs = append(c.pongs, bytes.Clone(p))
+	start := !c.pongScheduled
+	c.pongScheduled = true
+	c.pongPending.Store(true)
+	c.pongMu.Unlock()
+	if start {
+		go c.writePongs()
+	}
+}
+
+func (c *Conn) writePongs() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.pongMu.Lock()
+	c.pongScheduled = false
+	c.pongMu.Unlock()
+	if !c.closeSent {
+		c.flushPongs()
+	}
+}
+
+// flushPongs writes the pongs owed. c.wmu is held.
+func (c *Conn) flushPongs() error {
+	c.pongMu.Lock()
+	q := c.pongs
+	c.pongs = nil
+	c.pongPending.Store(false)
+	c.pongMu.Unlock()
+	for _, p := range q {
+		if err := writeFrameLocked(c, opPong, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // pongArrived wakes the Ping whose payload p echoes.

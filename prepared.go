@@ -45,11 +45,10 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 	if c.client {
 		return writeFrame(c, pm.op, pm.data)
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.closeSent {
-		return ErrClosed
+	if err := c.lockWriter(); err != nil {
+		return err
 	}
+	defer c.wmu.Unlock()
 	_, err := c.nc.Write(pm.frame)
 	return c.wrote(err)
 }

@@ -30,6 +30,9 @@ func (v *utf8Validator) write(p []byte) bool {
 			v.n = 0
 		}
 	}
+	if len(p) == 0 {
+		return true
+	}
 	// Find where the last, possibly incomplete, character starts: a lead
 	// byte among the last three.
 	cut := len(p)

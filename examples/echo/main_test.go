@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEcho(t *testing.T) {
+	srv := httptest.NewServer(newHandler(false))
+	defer srv.Close()
+	c, resp := dial(t, srv.Listener.Addr().String(), "/any/path", "")
+	if resp.StatusCode != 101 {
+		t.Fatalf("handshake: %s", resp.Status)
+	}
+
+	big := make([]byte, 1<<20)
+	rand.Read(big)
+	for _, m := range []struct {
+		op byte
+		p  []byte
+	}{
+		{opText, []byte("héllo, wörld")},
+		{opBinary, []byte{0x00, 0xff, 0xfe}}, // not UTF-8
+		{opText, nil},
+		{opBinary, big},                                       // 1 MiB
+		{opText, []byte(strings.Repeat("é", 1<<19))},          // 1 MiB
+		{opBinary, bytes.Repeat([]byte{1, 2, 3}, 1<<20)},      // 3 MiB, over the default limit
+		{opText, []byte(strings.Repeat("x", maxMessageSize))}, // the largest allowed
+	} {
+		c.send(m.op, m.p)
+		if op, p := c.recv(); op != m.op || !bytes.Equal(p, m.p) {
+			t.Fatalf("sent opcode %d, %d bytes; got opcode %d, %d bytes", m.op, len(m.p), op, len(p))
+		}
+	}
+
+	// One byte over the limit: refused with 1009 on seeing the header.
+	c.sendHeader(opBinary, maxMessageSize+1)
+	if op, p := c.recv(); op != opClose || len(p) < 2 || binary.BigEndian.Uint16(p) != 1009 {
+		t.Fatalf("after a too big message: opcode %d %q, want close 1009", op, p)
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		insecure bool
+		origin   string
+		want     int
+	}{
+		{false, "", 101}, // not a browser
+		{false, "same", 101},
+		{false, "http://evil.example", 403},
+		{true, "http://evil.example", 101},
+	} {
+		srv := httptest.NewServer(newHandler(tc.insecure))
+		addr := srv.Listener.Addr().String()
+		origin := tc.origin
+		if origin == "same" {
+			origin = "http://" + addr
+		}
+		_, resp := dial(t, addr, "/", origin)
+		if resp.StatusCode != tc.want {
+			t.Errorf("insecure-origin %v, Origin %q: %s, want %d", tc.insecure, origin, resp.Status, tc.want)
+		}
+		srv.Close()
+	}
+}
+
+// A minimal WebSocket client, enough for these tests (RFC 6455).
+
+const (
+	opText   = 0x1
+	opBinary = 0x2
+	opClose  = 0x8
+)
+
+type client struct {
+	t    *testing.T
+	conn net.Conn
+	br   *bufio.Reader
+	key  [4]byte
+}
+
+// dial sends an opening handshake, with an Origin header if origin is not
+// empty, and returns the response; the client is usable after a 101.
+func dial(t *testing.T, addr, path, origin string) (*client, *http.Response) {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if origin != "" {
+		origin = "Origin: " + origin + "\r\n"
+	}
+	var nonce [16]byte
+	rand.Read(nonce[:])
+	key := base64.StdEncoding.EncodeToString(nonce[:])
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n%sUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr, origin, key)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	if resp.StatusCode == 101 && resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) {
+		t.Fatalf("wrong Sec-WebSocket-Accept %q", resp.Header.Get("Sec-WebSocket-Accept"))
+	}
+	c := &client{t: t, conn: conn, br: br}
+	rand.Read(c.key[:])
+	return c, resp
+}
+
+// send writes p as one masked frame.
+func (c *client) send(op byte, p []byte) {
+	c.t.Helper()
+	f := c.header(op, len(p))
+	for i, b := range p {
+		f = append(f, b^c.key[i%4])
+	}
+	c.write(f)
+}
+
+// sendHeader writes only the header of a frame of n bytes.
+func (c *client) sendHeader(op byte, n int) {
+	c.t.Helper()
+	c.write(c.header(op, n))
+}
+
+func (c *client) header(op byte, n int) []byte {
+	h := []byte{0x80 | op, 0x80}
+	switch {
+	case n < 126:
+		h[1] |= byte(n)
+	case n <= 0xffff:
+		h[1] |= 126
+		h = binary.BigEndian.AppendUint16(h, uint16(n))
+	default:
+		h[1] |= 127
+		h = binary.BigEndian.AppendUint64(h, uint64(n))
+	}
+	return append(h, c.key[:]...)
+}
+
+func (c *client) write(b []byte) {
+	c.t.Helper()
+	if _, err := c.conn.Write(b); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// recv reads one frame; the server sends every message as one unmasked frame.
+func (c *client) recv() (op byte, p []byte) {
+	c.t.Helper()
+	var h [2]byte
+	if _, err := io.ReadFull(c.br, h[:]); err != nil {
+		c.t.Fatal(err)
+	}
+	if h[0]&0x80 == 0 || h[1]&0x80 != 0 {
+		c.t.Fatalf("frame header %x: want FIN set and no mask", h)
+	}
+	n := uint64(h[1] & 0x7f)
+	if n >= 126 {
+		ext := make([]byte, 2+6*(n-126)) // 2 bytes for 126, 8 for 127
+		if _, err := io.ReadFull(c.br, ext); err != nil {
+			c.t.Fatal(err)
+		}
+		n = 0
+		for _, b := range ext {
+			n = n<<8 | uint64(b)
+		}
+	}
+	p = make([]byte, n)
+	if _, err := io.ReadFull(c.br, p); err != nil {
+		c.t.Fatal(err)
+	}
+	return h[0] & 0x0f, p
+}
