@@ -204,14 +204,6 @@ func (c *Conn) readMessages() error {
 		if h.length > c.opts.MaxMessageSize-int64(len(msg)) {
 			return failWith(CloseMessageTooBig, "message longer than "+strconv.FormatInt(c.opts.MaxMessageSize, 10)+" bytes")
 		}
-		if c.isClosing() {
-			// This side sent its close frame: data is no longer wanted.
-			if _, err := c.br.Discard(int(h.length)); err != nil {
-				return err
-			}
-			open = open && !h.fin
-			continue
-		}
 		n := len(msg)
 		if msg == nil && h.fin {
 			msg = make([]byte, h.length)
@@ -416,8 +408,9 @@ func (c *Conn) Close() error { return c.CloseWith(CloseNormalClosure, "") }
 // CloseWith starts the closing handshake (RFC 6455 §7) with code and
 // reason, and returns once the connection is closed: when the peer has
 // answered, or after CloseTimeout (5 s by default) when it has not. Messages
-// already queued can still be taken; data that arrives after the close
-// frame is dropped, since this side has said it is done.
+// already queued can still be taken, and so can those that arrive before
+// the peer's answer, as far as the mailbox has room: the reader no longer
+// waits for room once this side has said it is done.
 //
 // The code must be one that may be sent (1000-1003, 1007-1014, 3000-4999)
 // and the reason at most 123 bytes of UTF-8; otherwise nothing is sent and
@@ -461,6 +454,9 @@ func (c *Conn) sendClose(code CloseCode, reason string) (sent bool, err error) {
 
 // Ping sends a ping and waits for its pong, or for ctx to be done.
 func (c *Conn) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c.pingMu.Lock()
 	if c.pings == nil {
 		c.pings = make(map[[8]byte]chan struct{})

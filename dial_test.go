@@ -1,0 +1,1101 @@
+package websocket
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// This file tests Dial against the package's own server and against raw
+// peers written here byte by byte, without the package's codec or
+// handshake helpers, so that a bug in those cannot hide itself.
+
+// testWait bounds every wait in these tests; none should come close to it.
+const testWait = 10 * time.Second
+
+// dialEchoServer starts a server, TLS or not, that echoes every message
+// with its type.
+func dialEchoServer(t *testing.T, secure bool, opts *Options) *httptest.Server {
+	t.Helper()
+	h := Require(func(ws *Conn, r *http.Request) {
+		for m := range ws.Messages() {
+			if ws.SendMessage(m) != nil {
+				return
+			}
+		}
+	}, opts)
+	var srv *httptest.Server
+	if secure {
+		srv = httptest.NewTLSServer(h)
+	} else {
+		srv = httptest.NewServer(h)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// wsURLOf returns the ws:// or wss:// URL of srv.
+func wsURLOf(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
+
+// trustServer returns a TLS configuration that trusts srv's certificate.
+func trustServer(srv *httptest.Server) *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	return &tls.Config{RootCAs: pool}
+}
+
+// dialOK dials and fails the test on error; the connection is closed at
+// cleanup.
+func dialOK(t *testing.T, u string, opts *Options) (*Conn, *http.Response) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	defer cancel()
+	ws, resp, err := Dial(ctx, u, opts)
+	if err != nil {
+		t.Fatalf("Dial(%s) = %v", u, err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws, resp
+}
+
+func TestDialEcho(t *testing.T) {
+	t.Parallel()
+	sizes := []int{0, 1, 125, 126, 127, 65535, 65536, 65537, 1<<20 + 3}
+	for _, secure := range []bool{false, true} {
+		name := "ws"
+		if secure {
+			name = "wss"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := dialEchoServer(t, secure, &Options{MaxMessageSize: 2 << 20, Subprotocols: []string{"b", "a"}})
+			opts := &Options{MaxMessageSize: 2 << 20, Subprotocols: []string{"a", "b"}}
+			if secure {
+				opts.TLSConfig = trustServer(srv)
+			}
+			ws, resp := dialOK(t, wsURLOf(srv), opts)
+			if resp.StatusCode != http.StatusSwitchingProtocols {
+				t.Errorf("status = %d, want 101", resp.StatusCode)
+			}
+			if (resp.TLS != nil) != secure {
+				t.Errorf("resp.TLS = %v, want it set for wss only", resp.TLS)
+			}
+			if got := ws.Subprotocol(); got != "b" {
+				t.Errorf("Subprotocol() = %q, want the server's choice %q", got, "b")
+			}
+			if ws.Request() != nil {
+				t.Errorf("Request() = %v on a client, want nil", ws.Request())
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			for _, typ := range []MessageType{MessageText, MessageBinary} {
+				for _, n := range sizes {
+					p := make([]byte, n)
+					for i := range p {
+						if typ == MessageText {
+							p[i] = 'a' + byte(i%26)
+						} else {
+							p[i] = byte(rng.Uint32())
+						}
+					}
+					sent := slices.Clone(p)
+					if err := ws.SendMessage(Message{typ, p}); err != nil {
+						t.Fatalf("SendMessage(%v, %d bytes) = %v", typ, n, err)
+					}
+					if !bytes.Equal(p, sent) {
+						t.Fatalf("SendMessage(%v, %d bytes) changed the caller's slice", typ, n)
+					}
+					m, err := ws.WaitTimeout(testWait)
+					if err != nil {
+						t.Fatalf("Wait after %v of %d bytes = %v", typ, n, err)
+					}
+					if m.Type != typ || !bytes.Equal(m.Data, p) {
+						t.Fatalf("echo of %v of %d bytes = %v of %d bytes, differs", typ, n, m.Type, len(m.Data))
+					}
+				}
+			}
+			// Send and SendText too, on both sides of the write buffer.
+			for _, n := range []int{10, 3 * DefaultBufferSize} {
+				p := bytes.Repeat([]byte{0xA5}, n)
+				if err := ws.Send(p); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(p, bytes.Repeat([]byte{0xA5}, n)) {
+					t.Fatalf("Send of %d bytes changed the caller's slice", n)
+				}
+				if m, err := ws.WaitTimeout(testWait); err != nil || !bytes.Equal(m.Data, p) {
+					t.Fatalf("echo of Send(%d bytes) = %d bytes, %v", n, len(m.Data), err)
+				}
+			}
+			if err := ws.Close(); err != nil {
+				t.Errorf("Close() = %v", err)
+			}
+			if code := CloseStatus(ws.Err()); code != CloseNormalClosure {
+				t.Errorf("Err() = %v, want 1000", ws.Err())
+			}
+		})
+	}
+}
+
+// TestDialTLSConfig checks that wss:// takes its server name from the URL,
+// offers only HTTP/1.1 even to a server that prefers h2, uses the custom
+// dialer, and leaves the caller's tls.Config alone.
+func TestDialTLSConfig(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(Require(func(ws *Conn, r *http.Request) {}, nil))
+	srv.EnableHTTP2 = true
+	srv.TLS = &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshake below
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	cfg := trustServer(srv)
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	var dialed []string
+	opts := &Options{
+		TLSConfig: cfg,
+		// The test certificate is for example.com (and 127.0.0.1).
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialed = append(dialed, network+" "+addr)
+			return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
+		},
+	}
+	ws, resp := dialOK(t, "wss://example.com/", opts)
+	if got := resp.TLS.NegotiatedProtocol; got != "http/1.1" {
+		t.Errorf("negotiated protocol %q, want http/1.1", got)
+	}
+	if want := []string{"tcp example.com:443"}; !slices.Equal(dialed, want) {
+		t.Errorf("DialContext called with %q, want %q", dialed, want)
+	}
+	if cfg.ServerName != "" || !slices.Equal(cfg.NextProtos, []string{"h2", "http/1.1"}) {
+		t.Errorf("Dial changed the caller's tls.Config: ServerName %q, NextProtos %q", cfg.ServerName, cfg.NextProtos)
+	}
+	ws.Close()
+
+	// An explicit ServerName wins over the URL's host.
+	cfg2 := trustServer(srv)
+	cfg2.ServerName = "example.com"
+	opts.TLSConfig = cfg2
+	dialOK(t, "wss://localhost/", opts)
+
+	// A certificate that does not match fails the handshake.
+	opts.TLSConfig = trustServer(srv)
+	_, _, err := Dial(context.Background(), "wss://not-in-the-cert.test/", opts)
+	var cve *tls.CertificateVerificationError
+	if !errors.As(err, &cve) {
+		t.Errorf("Dial with a wrong host = %v, want a certificate verification error", err)
+	}
+}
+
+func TestDialOriginRefused(t *testing.T) {
+	t.Parallel()
+	srv := dialEchoServer(t, false, nil)
+	h := http.Header{"Origin": {"http://evil.example"}}
+	ws, resp, err := Dial(context.Background(), wsURLOf(srv), &Options{Header: h})
+	var herr *HandshakeError
+	if ws != nil || !errors.As(err, &herr) || herr.Status != http.StatusForbidden {
+		t.Fatalf("Dial with a foreign Origin = %v, %v; want a *HandshakeError with 403", ws, err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "not allowed") {
+		t.Errorf("response %d %q, want 403 and the server's reason", resp.StatusCode, body)
+	}
+	if !strings.Contains(herr.Reason, "not allowed") {
+		t.Errorf("Reason %q does not quote the server's body", herr.Reason)
+	}
+}
+
+// rawServer is a listener on 127.0.0.1 that runs serve for each
+// connection. close shuts it down and waits for every serve to return; it
+// also runs at cleanup.
+type rawServer struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+	once  sync.Once
+}
+
+func startRawServer(t *testing.T, serve func(c net.Conn)) *rawServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rawServer{ln: ln}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				serve(c)
+			}()
+		}
+	}()
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *rawServer) addr() string { return s.ln.Addr().String() }
+
+func (s *rawServer) close() {
+	s.once.Do(func() {
+		s.ln.Close()
+		s.mu.Lock()
+		for _, c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+}
+
+// readUpgradeRequest reads the client's request as a server would.
+func readUpgradeRequest(c net.Conn) (*bufio.Reader, *http.Request, error) {
+	br := bufio.NewReader(c)
+	req, err := http.ReadRequest(br)
+	return br, req, err
+}
+
+// testAccept computes Sec-WebSocket-Accept for key, RFC 6455 §4.2.2,
+// independently of acceptKey.
+func testAccept(key string) string {
+	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+func switching(key string, extra ...string) string {
+	return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+		testAccept(key) + "\r\n" + strings.Join(extra, "") + "\r\n"
+}
+
+// answerClose reads the client's frames until its close frame, and
+// answers it, as a server does to end the connection cleanly.
+func answerClose(c net.Conn, br *bufio.Reader) {
+	for {
+		f, err := readClientFrame(br)
+		if err != nil {
+			return
+		}
+		if f.b0&0x0f == 0x8 {
+			c.Write(serverFrame(0x88, nil, f.payload))
+			return
+		}
+	}
+}
+
+// waitClosed reads c until the peer closes it, and reports whether it did
+// within testWait. A reset counts: the client may close with bytes unread.
+func waitClosed(c net.Conn) bool {
+	c.SetReadDeadline(time.Now().Add(testWait))
+	_, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
+func TestDialRequest(t *testing.T) {
+	t.Parallel()
+	got := make(chan *http.Request, 1)
+	srv := startRawServer(t, func(c net.Conn) {
+		br, req, err := readUpgradeRequest(c)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		got <- req
+		io.WriteString(c, switching(req.Header.Get("Sec-WebSocket-Key"), "Sec-WebSocket-Protocol: chat.v2\r\n"))
+		answerClose(c, br)
+	})
+	header := http.Header{
+		"Origin":                   []string{"http://127.0.0.1"},
+		"X-Multi":                  []string{"1", "2"},
+		"Sec-Websocket-Version":    []string{"8"},   // the handshake's own: ignored
+		"Upgrade":                  []string{"h2c"}, // likewise
+		"Sec-Websocket-Extensions": []string{"permessage-deflate"},
+	}
+	opts := &Options{Header: header, Subprotocols: []string{"chat.v1", "chat.v2"}}
+	var proxied *http.Request
+	opts.Proxy = func(r *http.Request) (*url.URL, error) { proxied = r; return nil, nil }
+	u := "ws://" + srv.addr() + "/some/path?q=1&r=%20x"
+	ws, resp := dialOK(t, u, opts)
+	req := <-got
+
+	if req.Method != "GET" || req.RequestURI != "/some/path?q=1&r=%20x" || req.Proto != "HTTP/1.1" {
+		t.Errorf("request line %s %s %s, want GET /some/path?q=1&r=%%20x HTTP/1.1", req.Method, req.RequestURI, req.Proto)
+	}
+	if req.Host != srv.addr() {
+		t.Errorf("Host %q, want %q", req.Host, srv.addr())
+	}
+	for name, want := range map[string][]string{
+		"Upgrade":                {"websocket"},
+		"Connection":             {"Upgrade"},
+		"Sec-Websocket-Version":  {"13"},
+		"Sec-Websocket-Protocol": {"chat.v1, chat.v2"},
+		"Origin":                 {"http://127.0.0.1"},
+		"X-Multi":                {"1", "2"},
+	} {
+		if got := req.Header[name]; !slices.Equal(got, want) {
+			t.Errorf("request header %s = %q, want %q", name, got, want)
+		}
+	}
+	if k, err := base64.StdEncoding.DecodeString(req.Header.Get("Sec-WebSocket-Key")); err != nil || len(k) != 16 {
+		t.Errorf("Sec-WebSocket-Key %q is not 16 bytes in base64", req.Header.Get("Sec-WebSocket-Key"))
+	}
+	if req.Header["Sec-Websocket-Extensions"] != nil {
+		t.Errorf("an extension was offered: %q", req.Header["Sec-Websocket-Extensions"])
+	}
+	if !reflect.DeepEqual(resp.Request.Header, req.Header) {
+		t.Errorf("resp.Request.Header = %v, want the header sent, %v", resp.Request.Header, req.Header)
+	}
+	header["X-Multi"][0] = "changed"
+	if got := resp.Request.Header["X-Multi"]; !slices.Equal(got, []string{"1", "2"}) {
+		t.Errorf("resp.Request.Header shares Options.Header's slices: %q", got)
+	}
+	if !slices.Equal(header["Upgrade"], []string{"h2c"}) || len(header) != 5 {
+		t.Errorf("Dial changed Options.Header: %v", header)
+	}
+	if proxied == nil || proxied.URL.Scheme != "http" || proxied.URL.Host != srv.addr() {
+		t.Errorf("Proxy got %v, want the URL with scheme http", proxied)
+	}
+
+	if resp.StatusCode != 101 || resp.Request == nil || resp.Request.Header.Get("Sec-WebSocket-Key") != req.Header.Get("Sec-WebSocket-Key") {
+		t.Errorf("response %d with request %v, want 101 and the request sent", resp.StatusCode, resp.Request)
+	}
+	if n, err := resp.Body.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("response body Read = %d, %v; want an empty body", n, err)
+	}
+	if ws.Subprotocol() != "chat.v2" {
+		t.Errorf("Subprotocol() = %q, want chat.v2", ws.Subprotocol())
+	}
+}
+
+func TestDialBadArguments(t *testing.T) {
+	t.Parallel()
+	// Any attempt to connect fails the test.
+	noDial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		t.Errorf("dialed %s for a bad argument", addr)
+		return nil, errors.New("no")
+	}
+	for _, tc := range []struct {
+		name string
+		url  string
+		opts Options
+		want string
+	}{
+		{"scheme http", "http://127.0.0.1/", Options{}, "scheme"},
+		{"no host", "ws:///path", Options{}, "no host"},
+		{"fragment", "ws://127.0.0.1/#frag", Options{}, "fragment"},
+		{"user info", "ws://u:p@127.0.0.1/", Options{}, "user info"},
+		{"not a URL", "ws://[::1", Options{}, "missing ']'"},
+		{"header name", "ws://127.0.0.1/", Options{Header: http.Header{"Bad Name": {"x"}}}, "header name"},
+		{"header value", "ws://127.0.0.1/", Options{Header: http.Header{"X-Evil": {"a\r\nX-Injected: 1"}}}, "invalid value"},
+		{"subprotocol space", "ws://127.0.0.1/", Options{Subprotocols: []string{"a b"}}, "subprotocol"},
+		{"subprotocol empty", "ws://127.0.0.1/", Options{Subprotocols: []string{""}}, "subprotocol"},
+		{"subprotocol repeated", "ws://127.0.0.1/", Options{Subprotocols: []string{"a", "a"}}, "repeated"},
+		{"proxy scheme", "ws://127.0.0.1/", Options{Proxy: http.ProxyURL(&url.URL{Scheme: "socks5", Host: "127.0.0.1:1"})}, "proxy scheme"},
+		{"proxy error", "ws://127.0.0.1/", Options{Proxy: func(*http.Request) (*url.URL, error) { return nil, errors.New("no proxy today") }}, "no proxy today"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opts.DialContext = noDial
+			ws, resp, err := Dial(context.Background(), tc.url, &tc.opts)
+			if ws != nil || resp != nil || err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Dial(%q) = %v, %v, %v; want an error about %q", tc.url, ws, resp, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDialBadResponse(t *testing.T) {
+	t.Parallel()
+	longBody := strings.Repeat("x", 4000)
+	for _, tc := range []struct {
+		name    string
+		offer   []string                // subprotocols offered
+		respond func(key string) string // "" closes without a word
+		status  int                     // of the *HandshakeError; -1: not one
+		reason  string                  // in the error
+		is      error                   // errors.Is target, if any
+		body    string                  // the response body kept, for non-101
+		noResp  bool                    // no *http.Response expected
+	}{
+		{name: "status 200", respond: func(string) string {
+			return "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+		}, status: 200, reason: "did not switch protocols", body: "ok"},
+		{name: "404 with body", respond: func(string) string {
+			return "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nno such endpoint\n"
+		}, status: 404, reason: `"no such endpoint"`, body: "no such endpoint\n"},
+		{name: "long body cut at 1 KiB", respond: func(string) string {
+			return "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4000\r\n\r\n" + longBody
+		}, status: 503, reason: "did not switch", body: longBody[:1024]},
+		{name: "101 without Upgrade", respond: func(key string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + testAccept(key) + "\r\n\r\n"
+		}, status: 101, reason: "Upgrade header"},
+		{name: "Upgrade h2c", respond: func(key string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + testAccept(key) + "\r\n\r\n"
+		}, status: 101, reason: "Upgrade header"},
+		{name: "101 without Connection", respond: func(key string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: " + testAccept(key) + "\r\n\r\n"
+		}, status: 101, reason: "Connection header"},
+		{name: "wrong accept key", respond: func(key string) string {
+			return switching("dGhlIHNhbXBsZSBub25jZQ==")
+		}, status: 101, reason: "does not match"},
+		{name: "no accept key", respond: func(key string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+		}, status: 101, reason: "Sec-WebSocket-Accept header is missing"},
+		{name: "unoffered subprotocol", offer: []string{"a"}, respond: func(key string) string {
+			return switching(key, "Sec-WebSocket-Protocol: b\r\n")
+		}, status: 101, reason: `"b", which was not offered`},
+		{name: "subprotocol none offered", respond: func(key string) string {
+			return switching(key, "Sec-WebSocket-Protocol: a\r\n")
+		}, status: 101, reason: "not offered"},
+		{name: "two subprotocols", offer: []string{"a", "b"}, respond: func(key string) string {
+			return switching(key, "Sec-WebSocket-Protocol: a, b\r\n")
+		}, status: 101, reason: "more than one subprotocol"},
+		{name: "extension", respond: func(key string) string {
+			return switching(key, "Sec-WebSocket-Extensions: permessage-deflate\r\n")
+		}, status: 101, reason: "extensions"},
+		{name: "garbage", respond: func(string) string {
+			return "\x16\x03\x01garbage\r\n\r\n"
+		}, status: 0, reason: "malformed", noResp: true},
+		{name: "endless headers", respond: func(string) string {
+			return "HTTP/1.1 101 Switching Protocols\r\nX-Big: " + strings.Repeat("a", maxResponseHeaderBytes) + "\r\n\r\n"
+		}, status: 0, reason: "longer than", noResp: true},
+		{name: "closes before responding", respond: func(string) string { return "" },
+			status: -1, reason: "closed before", is: io.ErrUnexpectedEOF, noResp: true},
+		{name: "closes mid-response", respond: func(string) string { return "HTTP/1.1 101 Switching Protocols\r\nUpgr" },
+			status: -1, reason: "closed before", is: io.ErrUnexpectedEOF, noResp: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			closed := make(chan bool, 1)
+			srv := startRawServer(t, func(c net.Conn) {
+				_, req, err := readUpgradeRequest(c)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp := tc.respond(req.Header.Get("Sec-WebSocket-Key"))
+				io.WriteString(c, resp) // fails when the client stops reading
+				if resp == "" || strings.HasSuffix(resp, "Upgr") {
+					closed <- true // the server closes
+					return
+				}
+				closed <- waitClosed(c)
+			})
+			ws, resp, err := Dial(context.Background(), "ws://"+srv.addr()+"/", &Options{Subprotocols: tc.offer})
+			if ws != nil || err == nil {
+				t.Fatalf("Dial = %v, %v; want an error", ws, err)
+			}
+			if !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("Dial error %q does not say %q", err, tc.reason)
+			}
+			var herr *HandshakeError
+			if isH := errors.As(err, &herr); tc.status < 0 && isH || tc.status >= 0 && (!isH || herr.Status != tc.status) {
+				t.Errorf("Dial error %#v, want a *HandshakeError with status %d (-1: none)", err, tc.status)
+			}
+			if tc.is != nil && !errors.Is(err, tc.is) {
+				t.Errorf("Dial error %v is not %v", err, tc.is)
+			}
+			switch {
+			case tc.noResp && resp != nil:
+				t.Errorf("got a response %d, want none", resp.StatusCode)
+			case !tc.noResp && resp == nil:
+				t.Errorf("got no response, want one with status %d", tc.status)
+			case !tc.noResp:
+				if resp.StatusCode != tc.status {
+					t.Errorf("response status %d, want %d", resp.StatusCode, tc.status)
+				}
+				body, err := io.ReadAll(resp.Body)
+				if err != nil || string(body) != tc.body {
+					t.Errorf("response body %q (%v), want %q", body, err, tc.body)
+				}
+			}
+			if !<-closed {
+				t.Errorf("the client kept the TCP connection open")
+			}
+		})
+	}
+}
+
+func TestDialInterimResponse(t *testing.T) {
+	t.Parallel()
+	srv := startRawServer(t, func(c net.Conn) {
+		br, req, err := readUpgradeRequest(c)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"+
+			switching(req.Header.Get("Sec-WebSocket-Key")))
+		answerClose(c, br)
+	})
+	_, resp := dialOK(t, "ws://"+srv.addr()+"/", nil)
+	if resp.StatusCode != 101 {
+		t.Errorf("status %d, want 101 after the 103", resp.StatusCode)
+	}
+}
+
+// serverFrame encodes an unmasked frame with first byte b0, or a masked
+// one when key is not nil, without the package's codec.
+func serverFrame(b0 byte, key []byte, payload []byte) []byte {
+	b := []byte{b0, 0}
+	switch n := len(payload); {
+	case n < 126:
+		b[1] = byte(n)
+	case n <= 0xffff:
+		b[1] = 126
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b[1] = 127
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	if key == nil {
+		return append(b, payload...)
+	}
+	b[1] |= 0x80
+	b = append(b, key...)
+	for i, c := range payload {
+		b = append(b, c^key[i%4])
+	}
+	return b
+}
+
+// clientFrameIn is a frame read from the client under test.
+type clientFrameIn struct {
+	b0      byte
+	masked  bool
+	key     [4]byte
+	payload []byte // unmasked
+}
+
+func readClientFrame(r io.Reader) (clientFrameIn, error) {
+	var f clientFrameIn
+	var h [2]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return f, err
+	}
+	f.b0, f.masked = h[0], h[1]&0x80 != 0
+	n := uint64(h[1] & 0x7f)
+	switch n {
+	case 126:
+		var b [2]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return f, err
+		}
+		n = uint64(binary.BigEndian.Uint16(b[:]))
+	case 127:
+		var b [8]byte
+		if _, err := io.ReadFull(r, b[:]); err != nil {
+			return f, err
+		}
+		n = binary.BigEndian.Uint64(b[:])
+	}
+	if f.masked {
+		if _, err := io.ReadFull(r, f.key[:]); err != nil {
+			return f, err
+		}
+	}
+	if n > 1<<24 {
+		return f, fmt.Errorf("frame of %d bytes", n)
+	}
+	f.payload = make([]byte, n)
+	if _, err := io.ReadFull(r, f.payload); err != nil {
+		return f, err
+	}
+	if f.masked {
+		for i := range f.payload {
+			f.payload[i] ^= f.key[i%4]
+		}
+	}
+	return f, nil
+}
+
+// TestDialBytesAfter101 has the server write its 101 and its first frames
+// in one write: Dial must hand them to the connection. It also checks that
+// the client's frames are masked, each with its own key.
+func TestDialBytesAfter101(t *testing.T) {
+	t.Parallel()
+	big := bytes.Repeat([]byte("0123456789"), 30)
+	for _, tc := range []struct {
+		name string
+		opts *Options
+	}{
+		{"default buffer", nil},
+		{"buffer smaller than the frames", &Options{ReadBufferSize: 64}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			frames := make(chan []clientFrameIn, 1)
+			srv := startRawServer(t, func(c net.Conn) {
+				br, req, err := readUpgradeRequest(c)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var b []byte
+				b = append(b, switching(req.Header.Get("Sec-WebSocket-Key"))...)
+				b = append(b, serverFrame(0x81, nil, []byte("hello"))...)
+				b = append(b, serverFrame(0x82, nil, big)...)
+				c.Write(b)
+				var got []clientFrameIn
+				for {
+					f, err := readClientFrame(br)
+					if err != nil {
+						t.Errorf("reading the client's frames: %v", err)
+						break
+					}
+					got = append(got, f)
+					if f.b0&0x0f == 0x8 {
+						c.Write(serverFrame(0x88, nil, f.payload))
+						break
+					}
+				}
+				frames <- got
+			})
+			ws, _ := dialOK(t, "ws://"+srv.addr()+"/", tc.opts)
+			for _, want := range []Message{{MessageText, []byte("hello")}, {MessageBinary, big}} {
+				m, err := ws.WaitTimeout(testWait)
+				if err != nil || m.Type != want.Type || !bytes.Equal(m.Data, want.Data) {
+					t.Fatalf("Wait() = %v %q, %v; want %v %q", m.Type, m.Data, err, want.Type, want.Data)
+				}
+			}
+			must := func(err error) {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(ws.SendText("one"))
+			must(ws.SendText("two"))
+			must(ws.Close())
+
+			got := <-frames
+			if len(got) != 3 {
+				t.Fatalf("server got %d frames, want 3", len(got))
+			}
+			keys := map[[4]byte]bool{}
+			for i, want := range []string{"one", "two", "\x03\xe8"} {
+				f := got[i]
+				if !f.masked || string(f.payload) != want {
+					t.Errorf("frame %d: masked %v, payload %q; want masked %q", i, f.masked, f.payload, want)
+				}
+				keys[f.key] = true
+			}
+			if len(keys) != 3 {
+				t.Errorf("the client reused masking keys: %v", keys)
+			}
+		})
+	}
+}
+
+// TestDialBadFrame has a raw server send each kind of frame a client must
+// refuse; the client must fail with the right code and tell the server.
+func TestDialBadFrame(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		code  CloseCode
+	}{
+		{"masked server frame", serverFrame(0x82, []byte{1, 2, 3, 4}, []byte("x")), CloseProtocolError},
+		{"RSV1 without extension", serverFrame(0x80|0x40|0x2, nil, []byte("x")), CloseProtocolError},
+		{"RSV3 on a ping", serverFrame(0x80|0x10|0x9, nil, nil), CloseProtocolError},
+		{"reserved data opcode", serverFrame(0x83, nil, nil), CloseProtocolError},
+		{"reserved control opcode", serverFrame(0x8B, nil, nil), CloseProtocolError},
+		{"continuation without start", serverFrame(0x80, nil, []byte("x")), CloseProtocolError},
+		{"invalid UTF-8", serverFrame(0x81, nil, []byte("ok\xff\xfe")), CloseInvalidFramePayloadData},
+		{"too big", serverFrame(0x82, nil, make([]byte, 17)), CloseMessageTooBig},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := make(chan clientFrameIn, 1)
+			srv := startRawServer(t, func(c net.Conn) {
+				br, req, err := readUpgradeRequest(c)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				c.Write(append([]byte(switching(req.Header.Get("Sec-WebSocket-Key"))), tc.frame...))
+				f, err := readClientFrame(br)
+				if err != nil {
+					t.Errorf("reading the client's close frame: %v", err)
+				}
+				got <- f
+			})
+			ws, _ := dialOK(t, "ws://"+srv.addr()+"/", &Options{MaxMessageSize: 16})
+			select {
+			case <-ws.Done():
+			case <-time.After(testWait):
+				t.Fatal("the client did not fail the connection")
+			}
+			var ce *CloseError
+			if !errors.As(ws.Err(), &ce) || ce.Code != tc.code {
+				t.Errorf("Err() = %v, want a *CloseError with %d", ws.Err(), tc.code)
+			}
+			f := <-got
+			if f.b0 != 0x88 || !f.masked || len(f.payload) < 2 || CloseCode(binary.BigEndian.Uint16(f.payload)) != tc.code {
+				t.Errorf("server got frame %#x masked %v payload %q, want a masked close with %d", f.b0, f.masked, f.payload, tc.code)
+			}
+		})
+	}
+}
+
+// connectProxy is a CONNECT proxy for the tests, speaking TLS when cfg is
+// not nil.
+type connectProxy struct {
+	*rawServer
+	reqs chan *http.Request
+}
+
+func startProxy(t *testing.T, cfg *tls.Config) *connectProxy {
+	p := &connectProxy{reqs: make(chan *http.Request, 1)}
+	p.rawServer = startRawServer(t, func(c net.Conn) {
+		var conn net.Conn = c
+		if cfg != nil {
+			conn = tls.Server(c, cfg)
+		}
+		br := bufio.NewReader(conn)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			t.Errorf("proxy: %v", err)
+			return
+		}
+		p.reqs <- req
+		up, err := net.Dial("tcp", req.RequestURI)
+		if err != nil {
+			fmt.Fprintf(conn, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
+			return
+		}
+		defer up.Close()
+		io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+		done := make(chan struct{})
+		go func() {
+			io.Copy(up, br)
+			up.(*net.TCPConn).CloseWrite()
+			close(done)
+		}()
+		io.Copy(conn, up)
+		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+			cw.CloseWrite()
+		}
+		<-done
+	})
+	return p
+}
+
+func TestDialProxy(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		secure     bool // wss:// through the tunnel
+		user       *url.Userinfo
+		httpsProxy bool
+	}{
+		{name: "ws"},
+		{name: "wss", secure: true},
+		{name: "ws with credentials", user: url.UserPassword("alice", "s3cr@t:x")},
+		{name: "wss with credentials", secure: true, user: url.User("bob")},
+		{name: "wss through an https proxy", secure: true, httpsProxy: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := dialEchoServer(t, tc.secure || tc.httpsProxy, nil)
+			var proxyTLS *tls.Config
+			if tc.httpsProxy {
+				proxyTLS = srv.TLS.Clone()
+			}
+			proxy := startProxy(t, proxyTLS)
+			scheme := "http"
+			if tc.httpsProxy {
+				scheme = "https"
+			}
+			proxyURL := &url.URL{Scheme: scheme, Host: proxy.addr(), User: tc.user}
+			var sawScheme string
+			opts := &Options{Proxy: func(r *http.Request) (*url.URL, error) {
+				sawScheme = r.URL.Scheme
+				return proxyURL, nil
+			}}
+			if tc.secure || tc.httpsProxy {
+				opts.TLSConfig = trustServer(srv)
+			}
+			target := srv.Listener.Addr().String()
+			u := "ws://" + target + "/"
+			if tc.secure {
+				u = "wss://" + target + "/"
+			}
+			ws, _ := dialOK(t, u, opts)
+			req := <-proxy.reqs
+			if req.Method != "CONNECT" || req.RequestURI != target || req.Host != target {
+				t.Errorf("proxy got %s %s Host %s, want CONNECT %s", req.Method, req.RequestURI, req.Host, target)
+			}
+			if want := map[bool]string{false: "http", true: "https"}[tc.secure]; sawScheme != want {
+				t.Errorf("Proxy saw scheme %q, want %q", sawScheme, want)
+			}
+			wantAuth := ""
+			if tc.user != nil {
+				pw, _ := tc.user.Password()
+				wantAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(tc.user.Username()+":"+pw))
+			}
+			if got := req.Header.Get("Proxy-Authorization"); got != wantAuth {
+				t.Errorf("Proxy-Authorization %q, want %q", got, wantAuth)
+			}
+			if err := ws.SendText("through the tunnel"); err != nil {
+				t.Fatal(err)
+			}
+			if m, err := ws.WaitTimeout(testWait); err != nil || string(m.Data) != "through the tunnel" {
+				t.Fatalf("echo = %q, %v", m.Data, err)
+			}
+			if err := ws.Close(); err != nil || CloseStatus(ws.Err()) != CloseNormalClosure {
+				t.Errorf("Close() = %v, Err() = %v; want a clean close", err, ws.Err())
+			}
+		})
+	}
+}
+
+func TestDialProxyBadAnswer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		answer string
+		status int // of the *HandshakeError; -1: not one
+		reason string
+	}{
+		{"403", "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 403, "refused the tunnel"},
+		{"407", "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n", 407, "refused the tunnel"},
+		{"data after 200", "HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n", 200, "sent data after its response"},
+		{"garbage", "SSH-2.0-OpenSSH\r\n\r\n", 0, "malformed"},
+		{"closes", "", -1, "closed before the response ended"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			closed := make(chan bool, 1)
+			reqs := make(chan *http.Request, 1)
+			proxy := startRawServer(t, func(c net.Conn) {
+				req, err := http.ReadRequest(bufio.NewReader(c))
+				if err != nil {
+					t.Errorf("proxy: %v", err)
+					return
+				}
+				reqs <- req
+				io.WriteString(c, tc.answer)
+				closed <- tc.answer == "" || waitClosed(c)
+			})
+			opts := &Options{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: proxy.addr()})}
+			ws, resp, err := Dial(context.Background(), "ws://127.0.0.1:1/", opts)
+			if ws != nil || resp != nil || err == nil || !strings.Contains(err.Error(), tc.reason) {
+				t.Fatalf("Dial = %v, %v, %v; want an error about %q", ws, resp, err, tc.reason)
+			}
+			var herr *HandshakeError
+			if isH := errors.As(err, &herr); tc.status < 0 && isH || tc.status >= 0 && (!isH || herr.Status != tc.status) {
+				t.Errorf("Dial error %#v, want a *HandshakeError with status %d (-1: none)", err, tc.status)
+			}
+			if tc.status >= 0 && !strings.Contains(err.Error(), "proxy "+proxy.addr()) {
+				t.Errorf("error %q does not name the proxy", err)
+			}
+			if req := <-reqs; req.Method != "CONNECT" || req.RequestURI != "127.0.0.1:1" {
+				t.Errorf("proxy got %s %s, want CONNECT 127.0.0.1:1", req.Method, req.RequestURI)
+			}
+			if !<-closed {
+				t.Errorf("the client kept the connection to the proxy open")
+			}
+		})
+	}
+}
+
+// stall describes a handshake that never finishes: start returns a URL
+// and options for Dial, and closes ready once Dial is stuck at that step.
+type stall struct {
+	name   string
+	status int // the *HandshakeError expected instead of ctx's error, if not 0
+	start  func(t *testing.T, ready chan<- struct{}) (string, *Options, func())
+}
+
+var stalls = []stall{
+	{"dial", 0, func(t *testing.T, ready chan<- struct{}) (string, *Options, func()) {
+		return "ws://127.0.0.1:1/", &Options{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			close(ready)
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}}, func() {}
+	}},
+	{"proxy", 0, func(t *testing.T, ready chan<- struct{}) (string, *Options, func()) {
+		srv := startRawServer(t, func(c net.Conn) {
+			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+				close(ready)
+			}
+			waitClosed(c)
+		})
+		opts := &Options{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: srv.addr()})}
+		return "ws://127.0.0.1:1/", opts, srv.close
+	}},
+	{"TLS", 0, func(t *testing.T, ready chan<- struct{}) (string, *Options, func()) {
+		srv := startRawServer(t, func(c net.Conn) {
+			if _, err := c.Read(make([]byte, 1)); err == nil {
+				close(ready)
+			}
+			waitClosed(c)
+		})
+		return "wss://" + srv.addr() + "/", nil, srv.close
+	}},
+	{"response", 0, func(t *testing.T, ready chan<- struct{}) (string, *Options, func()) {
+		srv := startRawServer(t, func(c net.Conn) {
+			if _, _, err := readUpgradeRequest(c); err == nil {
+				close(ready)
+			}
+			waitClosed(c)
+		})
+		return "ws://" + srv.addr() + "/", nil, srv.close
+	}},
+	// The status is known: it is the answer, whatever came of the body.
+	{"refusal body", 404, func(t *testing.T, ready chan<- struct{}) (string, *Options, func()) {
+		const head = "HTTP/1.1 404 Not Found\r\nContent-Length: 100\r\n\r\nnot"
+		srv := startRawServer(t, func(c net.Conn) {
+			if _, _, err := readUpgradeRequest(c); err == nil {
+				io.WriteString(c, head)
+			}
+			waitClosed(c)
+		})
+		// Dial is stuck in the body once it asks for more than head.
+		opts := &Options{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			return &readNotifier{Conn: c, after: len(head), ready: ready}, err
+		}}
+		return "ws://" + srv.addr() + "/", opts, srv.close
+	}},
+}
+
+// readNotifier closes ready at the first Read that comes after the first
+// after bytes were read, when its reader wants more than those.
+type readNotifier struct {
+	net.Conn
+	after int
+	ready chan<- struct{}
+	n     int
+}
+
+func (c *readNotifier) Read(p []byte) (int, error) {
+	if c.n >= c.after && c.ready != nil {
+		close(c.ready)
+		c.ready = nil
+	}
+	n, err := c.Conn.Read(p)
+	c.n += n
+	return n, err
+}
+
+// goroutinesBackTo waits until no more than n goroutines run, and fails
+// the test if that does not happen within testWait.
+func goroutinesBackTo(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(testWait)
+	for runtime.NumGoroutine() > n {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, want at most %d:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestDialAbort stops a handshake stuck at each step, by cancelling ctx and
+// by the handshake timeout. Not parallel: it counts goroutines.
+func TestDialAbort(t *testing.T) {
+	for _, s := range stalls {
+		for _, byTimeout := range []bool{false, true} {
+			name := s.name + "/cancel"
+			if byTimeout {
+				name = s.name + "/timeout"
+			}
+			t.Run(name, func(t *testing.T) {
+				before := runtime.NumGoroutine()
+				ready := make(chan struct{})
+				u, opts, stop := s.start(t, ready)
+				if opts == nil {
+					opts = &Options{}
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				opts.HandshakeTimeout = time.Hour
+				if byTimeout {
+					opts.HandshakeTimeout = 200 * time.Millisecond
+				}
+				type result struct {
+					ws   *Conn
+					resp *http.Response
+					err  error
+				}
+				done := make(chan result, 1)
+				go func() {
+					ws, resp, err := Dial(ctx, u, opts)
+					done <- result{ws, resp, err}
+				}()
+				if !byTimeout {
+					<-ready
+					cancel()
+				}
+				var r result
+				select {
+				case r = <-done:
+				case <-time.After(testWait):
+					t.Fatal("Dial did not return")
+				}
+				if r.ws != nil || r.err == nil {
+					t.Fatalf("Dial = %v, %v; want an error", r.ws, r.err)
+				}
+				select {
+				case <-ready:
+				default:
+					t.Errorf("Dial ended (%v) before it reached the %s step", r.err, s.name)
+				}
+				var herr *HandshakeError
+				if s.status != 0 {
+					if !errors.As(r.err, &herr) || herr.Status != s.status || r.resp == nil {
+						t.Errorf("Dial = %v, %v; want the response and a *HandshakeError with %d", r.resp, r.err, s.status)
+					}
+				} else if byTimeout {
+					var ne net.Error
+					if !errors.Is(r.err, context.DeadlineExceeded) || !errors.As(r.err, &ne) || !ne.Timeout() {
+						t.Errorf("Dial error %v, want a timeout that is context.DeadlineExceeded", r.err)
+					}
+					if !strings.Contains(r.err.Error(), "200ms") {
+						t.Errorf("Dial error %q does not give the timeout", r.err)
+					}
+				} else if !errors.Is(r.err, context.Canceled) {
+					t.Errorf("Dial error %v, want context.Canceled", r.err)
+				}
+				stop()
+				goroutinesBackTo(t, before)
+			})
+		}
+	}
+}

@@ -1,0 +1,63 @@
+// Package websocket implements the WebSocket protocol (RFC 6455) for
+// servers and clients with nothing but the standard library.
+//
+// Its model is Django's dwebsocket: a handler either accepts WebSocket,
+// serving plain HTTP and WebSocket on one URL, or requires it; and a
+// connection is a mailbox. A goroutine owned by the connection reads the
+// socket, answers pings, handles the closing handshake and parks whole
+// messages in a bounded queue. The application waits for a message (Wait,
+// WaitContext, the Messages iterator), polls for one (Read, HasMessages,
+// CountMessages), and sends whole messages back (Send, SendText).
+//
+//	http.Handle("/echo", websocket.Require(func(ws *websocket.Conn, r *http.Request) {
+//		for m := range ws.Messages() { // ends when the peer closes
+//			ws.SendMessage(m)
+//		}
+//	}, nil)) // returning closes the connection with 1000
+//
+// Accept hands the handler a nil *Conn for plain HTTP requests, so a page
+// and its live feed can share a URL. Middleware upgrades any URL behind it
+// and FromRequest finds the connection. Upgrade is the primitive they share;
+// Dial opens a client connection with the same mailbox.
+//
+// # Concurrency
+//
+// Every method of Conn is safe for concurrent use: any number of goroutines
+// may call Send, SendText, Wait, Read, Ping and CloseWith at once. Each
+// message is written as one frame, never interleaved with another. There is
+// no one-reader-one-writer rule to keep.
+//
+// # Limits and defaults
+//
+// The zero Options are safe to expose to the internet:
+//
+//   - A message may be at most 1 MiB (MaxMessageSize); a larger one fails
+//     the connection with 1009 before its payload is read.
+//   - At most 128 messages or 4 MiB wait unread (MailboxMessages,
+//     MailboxBytes). When the mailbox is full the reader stops reading the
+//     socket, so TCP pushes back on the peer: no message is ever dropped,
+//     and a connection holds at most MailboxBytes + MaxMessageSize. While
+//     the reader waits for room it answers nothing, pings and close frames
+//     included: a peer's keepalive may then give up on an application that
+//     does not read.
+//   - A browser page from another origin is refused with 403; OriginPatterns
+//     allows more origins, InsecureSkipOriginCheck allows all.
+//   - The opening handshake is bounded by 10 s (HandshakeTimeout) and the
+//     closing handshake by 5 s (CloseTimeout).
+//   - Keepalive pings are off unless PingInterval is set.
+//
+// Messages returned by Wait, Read and Messages belong to the caller. Send
+// does not keep or change the slice it is given; a client masks a copy.
+//
+// # Conformance
+//
+// The package follows RFC 6455 throughout, including the rules that other
+// libraries leave to the application: text is checked to be UTF-8 as it
+// arrives, fragment by fragment, and fails the connection with 1007 on the
+// first bad byte; close codes and reasons are validated; control frames may
+// arrive between fragments. The autobahn folder holds a conformance suite,
+// organised by Autobahn TestSuite case, that runs with go test, and the
+// testee server and client for the Autobahn TestSuite itself.
+// Compression (permessage-deflate, RFC 7692) is not implemented yet; the
+// extension is never negotiated.
+package websocket

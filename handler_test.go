@@ -1,0 +1,162 @@
+package websocket
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// handshake sends a raw request to srv and returns the response.
+func handshake(t *testing.T, srv *httptest.Server, req string) *http.Response {
+	t.Helper()
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if _, err := io.WriteString(nc, req); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+const validUpgrade = "GET /x HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+	"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+
+func body(t *testing.T, resp *http.Response) string {
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestRequireRejections(t *testing.T) {
+	ran := false
+	srv := httptest.NewServer(Require(func(ws *Conn, r *http.Request) { ran = true }, nil))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name, req  string
+		wantStatus int
+		wantBody   string
+		wantHeader string
+	}{
+		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Connection header", ""},
+		{"wrong version", strings.Replace(validUpgrade, "Version: 13", "Version: 8", 1) + "\r\n", 426, "must be 13", "13"},
+		{"bad key", strings.Replace(validUpgrade, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1) + "\r\n", 400, "Sec-WebSocket-Key", ""},
+		{"POST", strings.Replace(validUpgrade, "GET", "POST", 1) + "Content-Length: 0\r\n\r\n", 405, "not GET", ""},
+		{"cross origin", validUpgrade + "Origin: https://evil.test\r\n\r\n", 403, "evil.test", ""},
+	} {
+		resp := handshake(t, srv, tc.req)
+		if b := body(t, resp); resp.StatusCode != tc.wantStatus || !strings.Contains(b, tc.wantBody) || strings.Count(b, "\n") != 1 {
+			t.Errorf("%s: %d %q, want %d with %q on one line", tc.name, resp.StatusCode, b, tc.wantStatus, tc.wantBody)
+		}
+		if got := resp.Header.Get("Sec-WebSocket-Version"); got != tc.wantHeader {
+			t.Errorf("%s: Sec-WebSocket-Version = %q, want %q", tc.name, got, tc.wantHeader)
+		}
+	}
+	if ran {
+		t.Error("the handler ran for a rejected request")
+	}
+}
+
+func TestAcceptServesBoth(t *testing.T) {
+	srv := httptest.NewServer(Accept(func(w http.ResponseWriter, r *http.Request, ws *Conn) {
+		if ws == nil {
+			io.WriteString(w, "a page")
+			return
+		}
+		ws.SendText("a feed")
+	}, nil))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, resp); resp.StatusCode != 200 || b != "a page" {
+		t.Errorf("plain GET = %d %q", resp.StatusCode, b)
+	}
+	p := dialRaw(t, srv.Listener.Addr().String())
+	if b0, payload, err := p.readFrame(); err != nil || b0 != 0x81 || string(payload) != "a feed" {
+		t.Fatalf("first frame = %x %q %v", b0, payload, err)
+	}
+	// The handler returned: the library closes with 1000.
+	if b0, payload, err := p.readFrame(); err != nil || b0 != 0x88 || string(payload) != "\x03\xe8" {
+		t.Fatalf("second frame = %x %q %v, want close 1000", b0, payload, err)
+	}
+	p.write(clientFrame(0x88, "\x03\xe8"))
+	if _, err := p.br.ReadByte(); err != io.EOF {
+		t.Errorf("after the closing handshake: %v, want EOF", err)
+	}
+}
+
+func TestMiddlewareFromRequest(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/any/path", func(w http.ResponseWriter, r *http.Request) {
+		ws := FromRequest(r)
+		if ws == nil {
+			io.WriteString(w, "plain")
+			return
+		}
+		ws.SendText(r.URL.Path)
+	})
+	srv := httptest.NewServer(Middleware(mux, nil))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/any/path")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := body(t, resp); b != "plain" {
+		t.Errorf("plain GET = %q", b)
+	}
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	io.WriteString(nc, strings.Replace(validUpgrade, "/x", "/any/path", 1)+"\r\n")
+	p := &rawPeer{t: t, nc: nc, br: bufio.NewReader(nc)}
+	if resp, err := http.ReadResponse(p.br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	if b0, payload, err := p.readFrame(); err != nil || b0 != 0x81 || string(payload) != "/any/path" {
+		t.Fatalf("frame = %x %q %v", b0, payload, err)
+	}
+}
+
+func TestUpgradeResponseHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "session=1")
+		ws, err := Upgrade(w, r, &Options{Subprotocols: []string{"v2", "v1"}})
+		if err != nil {
+			return
+		}
+		ws.SendText(ws.Subprotocol())
+		ws.Close()
+	}))
+	defer srv.Close()
+	resp := handshake(t, srv, validUpgrade+"Sec-WebSocket-Protocol: v1, v2\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
+	if resp.StatusCode != 101 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for k, want := range map[string]string{
+		"Upgrade":                  "websocket",
+		"Connection":               "Upgrade",
+		"Sec-WebSocket-Accept":     "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+		"Sec-WebSocket-Protocol":   "v2",
+		"Set-Cookie":               "session=1",
+		"Sec-WebSocket-Extensions": "",
+	} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+}
