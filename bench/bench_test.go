@@ -43,6 +43,7 @@ func benchReceive(b *testing.B, p peer, n int) {
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
 	b.ResetTimer()
+	c.start()
 	if err := ep.recv(b.N, nil); err != nil {
 		b.Fatal(err)
 	}

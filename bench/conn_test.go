@@ -115,13 +115,26 @@ func (b *blocker) LocalAddr() net.Addr              { return fakeAddr }
 func (b *blocker) RemoteAddr() net.Addr             { return fakeAddr }
 
 // streamConn serves a pre-encoded byte pattern, repeated, for exactly
-// limit bytes; after that, Read blocks until Close. Writes are discarded.
-// Only one goroutine may Read at a time, which every library guarantees.
+// limit bytes, from the moment start is called; before that and after the
+// limit, Read blocks until Close. (The gate keeps a library that reads in
+// a background goroutine from reading ahead before the timer starts.)
+// Writes are discarded. Only one goroutine may Read at a time, which every
+// library guarantees.
 type streamConn struct {
 	blocker
-	pat  []byte
-	off  int
-	left int64
+	pat     []byte
+	off     int
+	left    int64
+	started bool // guarded by mu
+	open    bool // only touched by the reader
+}
+
+// start lets reads begin.
+func (c *streamConn) start() {
+	c.mu.Lock()
+	c.started = true
+	c.poke()
+	c.mu.Unlock()
 }
 
 func newStreamConn(pat []byte, limit int64) *streamConn {
@@ -131,6 +144,15 @@ func newStreamConn(pat []byte, limit int64) *streamConn {
 }
 
 func (c *streamConn) Read(p []byte) (int, error) {
+	if !c.open {
+		c.mu.Lock()
+		err := c.wait(func() bool { return c.started })
+		c.mu.Unlock()
+		if err != nil {
+			return 0, err
+		}
+		c.open = true
+	}
 	if c.left == 0 {
 		c.mu.Lock()
 		err := c.wait(func() bool { return false })

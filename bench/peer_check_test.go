@@ -30,6 +30,7 @@ func checkReceive(t *testing.T, p peer) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		c.start()
 		got := 0
 		err = ep.recv(n, func(b []byte) {
 			if !bytes.Equal(b, want) {

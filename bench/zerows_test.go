@@ -15,7 +15,7 @@ func init() {
 	register(peer{
 		name:      "zerows",
 		server:    zerowsServer,
-		client:    zerowsClient, // nil until the library has Dial
+		client:    zerowsClient,
 		broadcast: zerowsBroadcast,
 	})
 }
