@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -25,9 +24,17 @@ import (
 // Every method of Conn is safe for concurrent use: any number of goroutines
 // may send, wait, read, ping and close at once. Each message is written
 // whole, never interleaved with another.
+//
+// The reader starts with the first call of a Conn method (or the first
+// keepalive ping). Once the application has looked for messages (Wait,
+// Read, CountMessages, HasMessages, Messages), the end of the connection,
+// by the peer's close frame or a violation of the protocol, waits until the
+// application has taken the messages that came before it and looked for
+// another, at most CloseTimeout: it can answer them, as it could with a
+// library that reads only when asked.
 type Conn struct {
 	nc          net.Conn
-	br          *bufio.Reader
+	rb          *readBuffer
 	client      bool
 	opts        *Options
 	subprotocol string
@@ -35,9 +42,9 @@ type Conn struct {
 
 	mb mailbox
 
-	wmu       sync.Mutex // guards the fields below and every write to nc
-	wbuf      []byte     // frame assembly buffer, allocated on first write
-	wbufs     net.Buffers
+	wmu       sync.Mutex    // guards the fields below and every write to nc
+	wbufs     net.Buffers   // header and payload for one writev
+	vec       [2][]byte     // wbufs' backing array
 	closeSent bool          // a close frame was sent (or writing failed): only close may follow
 	closing   chan struct{} // closed when closeSent becomes true
 
@@ -56,23 +63,19 @@ type Conn struct {
 	pongSeen  atomic.Bool
 	kaWaiting bool // a keepalive ping is out; touched by the timer func only
 
-	cause atomic.Pointer[string] // why this side dropped the connection, if it did
-	err   atomic.Pointer[CloseError]
-	done  chan struct{}
+	startOnce sync.Once
+	cause     atomic.Pointer[string] // why this side dropped the connection, if it did
+	err       atomic.Pointer[CloseError]
+	done      chan struct{}
 }
 
-// newConn starts a connection on nc, whose handshake is complete. br, if
-// not nil, holds bytes already read from nc. o must come from withDefaults.
-func newConn(nc net.Conn, br *bufio.Reader, client bool, o *Options, subprotocol string, req *http.Request) *Conn {
-	switch {
-	case br == nil || br.Size() < o.ReadBufferSize && br.Buffered() == 0:
-		br = bufio.NewReaderSize(nc, o.ReadBufferSize)
-	case br.Size() < o.ReadBufferSize:
-		br = bufio.NewReaderSize(io.MultiReader(br, nc), o.ReadBufferSize)
-	}
+// newConn makes a connection on nc, whose handshake is complete. pending
+// holds bytes already read from nc past the handshake. o must come from
+// withDefaults.
+func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol string, req *http.Request) *Conn {
 	c := &Conn{
 		nc:          nc,
-		br:          br,
+		rb:          newReadBuffer(nc, o.ReadBufferSize, pending),
 		client:      client,
 		opts:        o,
 		subprotocol: subprotocol,
@@ -84,8 +87,15 @@ func newConn(nc net.Conn, br *bufio.Reader, client bool, o *Options, subprotocol
 	if o.PingInterval > 0 {
 		c.keepalive = time.AfterFunc(o.PingInterval, c.keepaliveTick)
 	}
-	go c.run()
 	return c
+}
+
+// start starts the reader goroutine, on the first call of a method. Until
+// then the application has not said whether it reads messages; once it
+// has, a connection that ends lets it answer what came before the end (see
+// awaitConsumer).
+func (c *Conn) start() {
+	c.startOnce.Do(func() { go c.run() })
 }
 
 // run is the reader goroutine: it reads until the connection ends, then
@@ -96,15 +106,17 @@ func (c *Conn) run() {
 	var pe *protocolError
 	switch {
 	case errors.As(err, &ce): // the peer's close frame
+		c.awaitConsumer()
 		c.sendClose(ce.Code, ce.Reason) // the reply, if we had not sent ours
 		if c.client {
 			// RFC 6455 §7.1.1: the server closes TCP first.
-			c.drain()
+			c.drain(false)
 		}
 	case errors.As(err, &pe): // the peer broke the protocol
 		ce = &CloseError{Code: pe.code, Reason: pe.msg}
+		c.awaitConsumer()
 		c.sendClose(pe.code, pe.msg)
-		c.drain()
+		c.drain(true)
 	default:
 		ce = &CloseError{Code: CloseAbnormalClosure, Reason: c.dropReason(err)}
 	}
@@ -126,15 +138,25 @@ func (c *Conn) dropReason(err error) string {
 	return err.Error()
 }
 
-// drain half-closes the connection and reads until the peer closes its
-// side, so that the close frame is not lost to a TCP reset, bounded by
-// CloseTimeout.
-func (c *Conn) drain() {
-	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+// awaitConsumer gives the application the chance to answer the messages
+// queued before the connection ends, as it would with a library that reads
+// only when asked: the closing frame waits until the application has taken
+// every message and looked for another, unless this side is closing
+// already, and at most CloseTimeout.
+func (c *Conn) awaitConsumer() {
+	c.mb.awaitConsumer(c.opts.CloseTimeout, c.closing)
+}
+
+// drain reads until the peer closes its side, bounded by CloseTimeout, so
+// that the close frame sent is not lost to a TCP reset. With halfClose, it
+// first shuts down this side's writing, telling the peer at once that
+// nothing more will come.
+func (c *Conn) drain(halfClose bool) {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && halfClose {
 		cw.CloseWrite()
 	}
 	c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
-	io.Copy(io.Discard, c.br)
+	io.Copy(io.Discard, c.rb)
 }
 
 func (c *Conn) finish(ce *CloseError) {
@@ -225,16 +247,16 @@ func (c *Conn) readMessages() error {
 
 // readHeader reads one frame header.
 func (c *Conn) readHeader() (header, error) {
-	b, err := c.br.Peek(2)
+	b, err := c.rb.peek(2)
 	if err != nil {
 		return header{}, err
 	}
 	n := headerLen(b[1])
-	if b, err = c.br.Peek(n); err != nil {
+	if b, err = c.rb.peek(n); err != nil {
 		return header{}, unexpectedEOF(err)
 	}
 	h, _, err := parseHeader(b)
-	c.br.Discard(n)
+	c.rb.discard(int64(n))
 	return h, err
 }
 
@@ -244,7 +266,7 @@ func (c *Conn) readHeader() (header, error) {
 func (c *Conn) readPayload(p []byte, key [4]byte, isText bool, text *utf8Validator) error {
 	pos := 0
 	for len(p) > 0 {
-		n, err := c.br.Read(p)
+		n, err := c.rb.Read(p)
 		if n > 0 {
 			if !c.client {
 				pos = maskBytes(p[:n], key, pos)
@@ -271,7 +293,7 @@ func unexpectedEOF(err error) error {
 // readControl reads a control frame's payload and acts on it.
 func (c *Conn) readControl(h header) error {
 	p := c.ctrl[:h.length]
-	if _, err := io.ReadFull(c.br, p); err != nil {
+	if _, err := io.ReadFull(c.rb, p); err != nil {
 		return unexpectedEOF(err)
 	}
 	if !c.client {
@@ -295,19 +317,19 @@ func (c *Conn) readControl(h header) error {
 }
 
 // writeFrameLocked writes one whole frame; c.wmu is held. Small frames go
-// out in one write from c.wbuf; large unmasked ones in one writev of header
-// and payload; large masked ones are masked into c.wbuf piece by piece, so
-// the caller's bytes are never changed.
+// out in one write from a pooled buffer; large unmasked ones in one writev
+// of header and payload; large masked ones are masked into the buffer piece
+// by piece, so the caller's bytes are never changed.
 func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 	h := header{fin: true, op: op, length: int64(len(p))}
 	if c.client {
 		h.masked = true
 		h.key = maskKeys.next()
 	}
-	if c.wbuf == nil {
-		c.wbuf = make([]byte, 0, c.opts.WriteBufferSize+maxHeaderLen)
-	}
-	buf := appendHeader(c.wbuf[:0], h)
+	pool := bufferPool(c.opts.WriteBufferSize + maxHeaderLen)
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
+	buf := appendHeader((*bp)[:0], h)
 	hlen := len(buf)
 	if len(p) <= cap(buf)-hlen {
 		buf = append(buf, p...)
@@ -318,8 +340,12 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 		return c.wrote(err)
 	}
 	if b, ok := any(p).([]byte); ok && !c.client {
-		c.wbufs = append(c.wbufs[:0], buf, b)
+		// WriteTo consumes the slice it is called on: rebuild it from
+		// c.vec each time, and let go of the caller's bytes after.
+		c.vec = [2][]byte{buf, b}
+		c.wbufs = c.vec[:]
 		_, err := c.wbufs.WriteTo(c.nc)
+		c.vec = [2][]byte{}
 		return c.wrote(err)
 	}
 	pos := 0
@@ -361,6 +387,7 @@ func writeFrame[P []byte | string](c *Conn, op opcode, p P) error {
 // owed first. It fails, with c.wmu unlocked, once the connection is
 // closing.
 func (c *Conn) lockWriter() error {
+	c.start()
 	c.wmu.Lock()
 	err := ErrClosed
 	if !c.closeSent {
@@ -420,6 +447,7 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	if err := checkCloseArgs(code, reason); err != nil {
 		return err
 	}
+	c.start()
 	sent, err := c.sendClose(code, reason)
 	if sent && err == nil {
 		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
@@ -574,11 +602,15 @@ func (c *Conn) keepaliveTick() {
 
 // Done returns a channel that is closed once the connection is closed and
 // its resources released.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} {
+	c.start()
+	return c.done
+}
 
 // Err returns nil while the connection is open, and then the *CloseError
 // that says how it ended.
 func (c *Conn) Err() error {
+	c.start()
 	if ce := c.err.Load(); ce != nil {
 		return ce
 	}

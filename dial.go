@@ -243,7 +243,7 @@ func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, err
 		nc.Close()
 		return nil, resp, err
 	}
-	return newConn(conn, br, true, d.o, subprotocol, nil), resp, nil
+	return newConn(conn, bufferedBytes(br), true, d.o, subprotocol, nil), resp, nil
 }
 
 // handshake runs everything after the TCP connection: the proxy's CONNECT,

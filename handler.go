@@ -56,7 +56,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		return nil, &HandshakeError{Reason: "writing the response: " + err.Error()}
 	}
 	nc.SetWriteDeadline(time.Time{})
-	return newConn(nc, brw.Reader, false, o, subprotocol, r), nil
+	return newConn(nc, bufferedBytes(brw.Reader), false, o, subprotocol, r), nil
 }
 
 // reject writes a failed handshake's response.

@@ -1,6 +1,8 @@
 package websocket
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
@@ -141,4 +143,11 @@ func selectSubprotocol(r *http.Request, server []string) string {
 		}
 	}
 	return ""
+}
+
+// bufferedBytes returns a copy of what br has read past the handshake, so
+// that the bufio.Reader, and whatever holds on to it, can be let go.
+func bufferedBytes(br *bufio.Reader) []byte {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Clone(b)
 }

@@ -47,9 +47,12 @@ type mailbox struct {
 	maxBytes   int64
 	putWaiting bool // the reader waits for space
 	closed     bool
+	consumer   bool // the application has looked for messages
+	starved    bool // the consumer found the mailbox empty after the last put
 
 	ready chan struct{} // a message was put (capacity 1)
 	space chan struct{} // a message was taken while putWaiting (capacity 1)
+	idle  chan struct{} // the consumer found the mailbox empty (capacity 1)
 	done  chan struct{} // closed by close: no more messages will come
 }
 
@@ -57,6 +60,8 @@ func (mb *mailbox) init(maxN int, maxBytes int64) {
 	mb.maxN, mb.maxBytes = maxN, maxBytes
 	mb.ready = make(chan struct{}, 1)
 	mb.space = make(chan struct{}, 1)
+	mb.idle = make(chan struct{}, 1)
+	mb.starved = true
 	mb.done = make(chan struct{})
 }
 
@@ -81,6 +86,7 @@ func (mb *mailbox) put(m Message, abort <-chan struct{}) bool {
 	mb.ring[(mb.head+mb.n)%len(mb.ring)] = m
 	mb.n++
 	mb.bytes += size
+	mb.starved = false
 	mb.mu.Unlock()
 	signal(mb.ready)
 	return true
@@ -101,8 +107,10 @@ func (mb *mailbox) grow() {
 // then says whether one may still come.
 func (mb *mailbox) take() (m Message, ok, closed bool) {
 	mb.mu.Lock()
+	mb.consumer = true
 	if mb.n == 0 {
 		closed = mb.closed
+		mb.markStarved()
 		mb.mu.Unlock()
 		return Message{}, false, closed
 	}
@@ -134,7 +142,50 @@ func (mb *mailbox) close() {
 func (mb *mailbox) count() int {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
+	mb.consumer = true
+	if mb.n == 0 {
+		mb.markStarved()
+	}
 	return mb.n
+}
+
+// markConsumer records that the application looks for messages.
+func (mb *mailbox) markConsumer() {
+	mb.mu.Lock()
+	mb.consumer = true
+	mb.mu.Unlock()
+}
+
+// markStarved records that the consumer found nothing to take. mb.mu is
+// held.
+func (mb *mailbox) markStarved() {
+	if !mb.starved {
+		mb.starved = true
+		signal(mb.idle)
+	}
+}
+
+// awaitConsumer waits until the consumer has taken every message and
+// looked for another, until abort is closed, or for at most timeout. An
+// application that has never looked for messages is not waited for.
+func (mb *mailbox) awaitConsumer(timeout time.Duration, abort <-chan struct{}) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		mb.mu.Lock()
+		done := mb.starved || !mb.consumer
+		mb.mu.Unlock()
+		if done {
+			return
+		}
+		select {
+		case <-mb.idle:
+		case <-abort:
+			return
+		case <-t.C:
+			return
+		}
+	}
 }
 
 // wait takes the oldest message, waiting for one until ctx is done or the
@@ -178,6 +229,8 @@ func (c *Conn) Wait() (Message, error) {
 // returns ctx.Err() and the connection is untouched: the next message is
 // still delivered to the next call.
 func (c *Conn) WaitContext(ctx context.Context) (Message, error) {
+	c.mb.markConsumer()
+	c.start()
 	m, ok, err := c.mb.wait(ctx)
 	if ok {
 		return m, nil
@@ -199,16 +252,22 @@ func (c *Conn) WaitTimeout(d time.Duration) (Message, error) {
 // Read returns the oldest queued message without waiting; ok is false if
 // none is queued.
 func (c *Conn) Read() (m Message, ok bool) {
+	c.mb.markConsumer()
+	c.start()
 	m, ok, _ = c.mb.take()
 	return m, ok
 }
 
 // CountMessages returns how many messages are queued.
-func (c *Conn) CountMessages() int { return c.mb.count() }
+func (c *Conn) CountMessages() int {
+	c.mb.markConsumer()
+	c.start()
+	return c.mb.count()
+}
 
 // HasMessages reports whether a message is queued, so that Read would
 // return one.
-func (c *Conn) HasMessages() bool { return c.mb.count() > 0 }
+func (c *Conn) HasMessages() bool { return c.CountMessages() > 0 }
 
 // Messages returns an iterator over the messages as Wait returns them. It
 // ends when the connection has closed and every queued message has been

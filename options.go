@@ -96,9 +96,8 @@ type Options struct {
 	PongTimeout time.Duration
 
 	// ReadBufferSize and WriteBufferSize size the socket buffers. Zero
-	// means DefaultBufferSize (4 KiB). On the server the read buffer is
-	// the one net/http used to read the request, when it is at least as
-	// large.
+	// means DefaultBufferSize (4 KiB). Buffers are borrowed from a pool
+	// while in use, so idle connections hold none.
 	ReadBufferSize  int
 	WriteBufferSize int
 

@@ -173,12 +173,14 @@ func dialRaw(t testing.TB, addr string, extra ...byte) *rawPeer {
 }
 
 // pipe returns the two ends of a connection over net.Pipe, with no
-// handshake, closed at the end of the test.
+// handshake and both readers started, closed at the end of the test.
 func pipe(t testing.TB, opts *Options) (client, server *Conn) {
 	a, b := net.Pipe()
 	o := opts.withDefaults()
 	client = newConn(a, nil, true, o, "", nil)
 	server = newConn(b, nil, false, o, "", nil)
+	client.start()
+	server.start()
 	t.Cleanup(func() {
 		a.Close()
 		b.Close()
@@ -212,6 +214,8 @@ func tcpPair(t testing.TB, opts *Options) (client, server *Conn) {
 	o := opts.withDefaults()
 	client = newConn(a, nil, true, o, "", nil)
 	server = newConn(b, nil, false, o, "", nil)
+	client.start()
+	server.start()
 	t.Cleanup(func() {
 		a.Close()
 		b.Close()

@@ -1,0 +1,114 @@
+package websocket
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// sinkConn is a net.Conn whose writes vanish and whose reads wait for Close.
+type sinkConn struct {
+	net.Conn // nil: only the methods below are used
+	once     sync.Once
+	closed   chan struct{}
+}
+
+func newSinkConn() *sinkConn { return &sinkConn{closed: make(chan struct{})} }
+
+func (c *sinkConn) Write(p []byte) (int, error) { return len(p), nil }
+func (c *sinkConn) Read(p []byte) (int, error) {
+	<-c.closed
+	return 0, io.EOF
+}
+func (c *sinkConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+func (c *sinkConn) SetReadDeadline(t time.Time) error  { return nil }
+func (c *sinkConn) SetWriteDeadline(t time.Time) error { return nil }
+
+// TestSendAllocations: sending allocates nothing per message, for either
+// role, small or large, masked or not, and for prepared messages.
+func TestSendAllocations(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build")
+	}
+	small := []byte(strings.Repeat("x", 100))
+	largeText := strings.Repeat("y", 64<<10)
+	large := []byte(largeText)
+	pm := NewPreparedMessage(MessageBinary, small)
+	for _, client := range []bool{false, true} {
+		nc := newSinkConn()
+		c := newConn(nc, nil, client, (*Options)(nil).withDefaults(), "", nil)
+		for _, tc := range []struct {
+			name string
+			send func() error
+		}{
+			{"Send small", func() error { return c.Send(small) }},
+			{"Send large", func() error { return c.Send(large) }},
+			{"SendText small", func() error { return c.SendText("hello, world") }},
+			{"SendText large", func() error { return c.SendText(largeText) }},
+			{"SendMessage", func() error { return c.SendMessage(Message{MessageText, small}) }},
+			{"SendPrepared", func() error { return c.SendPrepared(pm) }},
+		} {
+			must(t, tc.send()) // the write buffer is made on first use
+			if n := testing.AllocsPerRun(100, func() { tc.send() }); n != 0 {
+				t.Errorf("client=%v %s: %v allocations per message, want 0", client, tc.name, n)
+			}
+		}
+		nc.Close()
+		<-c.Done()
+	}
+}
+
+// streamConn serves reads from a byte stream, then io.EOF.
+type streamConn struct {
+	*sinkConn
+	r io.Reader
+}
+
+func (c *streamConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// TestReceiveAllocations: a received message costs one allocation, the
+// message's own bytes, whether text (checked as UTF-8) or binary.
+func TestReceiveAllocations(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build")
+	}
+	const count = 2000
+	for _, size := range []int{16, 1024, 16 << 10} {
+		var stream []byte
+		for i := range count {
+			b0 := byte(0x81)
+			if i%2 == 1 {
+				b0 = 0x82
+			}
+			stream = append(stream, clientFrame(b0, strings.Repeat("z", size))...)
+		}
+		nc := &streamConn{newSinkConn(), bytes.NewReader(stream)}
+		c := newConn(nc, nil, false, (*Options)(nil).withDefaults(), "", nil)
+		if _, err := c.Wait(); err != nil { // warm up: buffers, goroutine
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range count - 1 {
+			if _, err := c.Wait(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		nc.Close()
+		<-c.Done()
+		perMsg := float64(after.Mallocs-before.Mallocs) / (count - 1)
+		bytesPerMsg := float64(after.TotalAlloc-before.TotalAlloc) / (count - 1)
+		if perMsg > 1.05 || bytesPerMsg > float64(size+64) {
+			t.Errorf("size %d: %.2f allocations and %.0f bytes per message, want 1 and at most %d", size, perMsg, bytesPerMsg, size+64)
+		}
+	}
+}
