@@ -85,7 +85,9 @@ func TestReceiveAllocations(t *testing.T) {
 			allocs, perMsgBytes := receiveAllocations(t, size, recycle)
 			wantAllocs, wantBytes := 1.05, float64(size+64)
 			if recycle {
-				wantAllocs, wantBytes = 0.05, 64
+				// Nearly none: a reader that runs ahead of a slowed-down
+				// consumer may still need a fresh buffer now and then.
+				wantAllocs, wantBytes = 0.25, float64(size)/4+64
 			}
 			if allocs > wantAllocs || perMsgBytes > wantBytes {
 				t.Errorf("size %d, recycle %v: %.2f allocations and %.0f bytes per message, want at most %.2f and %.0f",
@@ -97,37 +99,35 @@ func TestReceiveAllocations(t *testing.T) {
 
 // receiveAllocations returns the allocations and bytes allocated per
 // message received, for messages of size bytes, given back with Recycle
-// or not.
+// or not. The first messages, while buffers, the goroutine and the
+// mailbox's ring come to be, are not counted.
 func receiveAllocations(t *testing.T, size int, recycle bool) (allocs, perMsgBytes float64) {
-	const count = 2000
-	{
-		var stream []byte
-		for i := range count {
-			b0 := byte(0x81)
-			if i%2 == 1 {
-				b0 = 0x82
-			}
-			stream = append(stream, clientFrame(b0, strings.Repeat("z", size))...)
+	const warmup, count = 2 * DefaultMailboxMessages, 2000
+	var stream []byte
+	for i := range warmup + count {
+		b0 := byte(0x81)
+		if i%2 == 1 {
+			b0 = 0x82
 		}
-		nc := &streamConn{newSinkConn(), bytes.NewReader(stream)}
-		c := newConn(nc, nil, false, (*Options)(nil).withDefaults(), "", nil)
-		if _, err := c.Wait(); err != nil { // warm up: buffers, goroutine
+		stream = append(stream, clientFrame(b0, strings.Repeat("z", size))...)
+	}
+	nc := &streamConn{newSinkConn(), bytes.NewReader(stream)}
+	c := newConn(nc, nil, false, (*Options)(nil).withDefaults(), "", nil)
+	var before, after runtime.MemStats
+	for i := range warmup + count {
+		if i == warmup {
+			runtime.ReadMemStats(&before)
+		}
+		m, err := c.Wait()
+		if err != nil {
 			t.Fatal(err)
 		}
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		for range count - 1 {
-			m, err := c.Wait()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if recycle {
-				c.Recycle(m)
-			}
+		if recycle {
+			c.Recycle(m)
 		}
-		runtime.ReadMemStats(&after)
-		nc.Close()
-		<-c.Done()
-		return float64(after.Mallocs-before.Mallocs) / (count - 1), float64(after.TotalAlloc-before.TotalAlloc) / (count - 1)
 	}
+	runtime.ReadMemStats(&after)
+	nc.Close()
+	<-c.Done()
+	return float64(after.Mallocs-before.Mallocs) / count, float64(after.TotalAlloc-before.TotalAlloc) / count
 }
