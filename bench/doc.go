@@ -9,7 +9,8 @@
 //     reused buffer and Cipher; WriteHeaderBuffer through a bufio.Writer;
 //     CompileFrame for broadcast.
 //   - lxzan/gws v1.8.9: ReadLoop with OnMessage, WriteMessage, Broadcaster.
-//   - zerows: Wait, Send, PreparedMessage with SendPrepared.
+//   - zerows: Wait, with Recycle once a message is done with; Send;
+//     PreparedMessage with SendPrepared.
 //
 // It is a module of its own so that the library's go.mod never requires
 // anything; the library comes in through a replace directive.

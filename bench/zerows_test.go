@@ -73,6 +73,7 @@ func (e *zerowsEP) echo() error {
 		if err := e.c.SendMessage(m); err != nil {
 			return err
 		}
+		e.c.Recycle(m) // Send has written it
 	}
 }
 
