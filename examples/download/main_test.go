@@ -3,12 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zerows/websocket/internal/wstest"
 )
 
 func TestPage(t *testing.T) {
@@ -113,7 +110,8 @@ func TestDisconnect(t *testing.T) {
 	}
 }
 
-// A minimal WebSocket client, enough for these tests (RFC 6455).
+// A minimal WebSocket client for these tests, on the naive codec in
+// internal/wstest (not the library's own).
 
 const (
 	opText  = 0x1
@@ -134,43 +132,16 @@ func dial(t *testing.T, addr string) *client {
 	}
 	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	var nonce [16]byte
-	rand.Read(nonce[:])
-	key := base64.StdEncoding.EncodeToString(nonce[:])
-	fmt.Fprintf(conn, "GET / HTTP/1.1\r\nHost: %s\r\nOrigin: http://%[1]s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", addr, key)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
+	br, _, err := wstest.ClientHandshake(conn, addr, "/", http.Header{"Origin": {"http://" + addr}})
 	if err != nil {
 		t.Fatal(err)
-	}
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) {
-		t.Fatalf("handshake: %s, Sec-WebSocket-Accept %q", resp.Status, resp.Header.Get("Sec-WebSocket-Accept"))
 	}
 	return &client{t, conn, br}
 }
 
 // frame returns p as one masked frame.
 func frame(op byte, p string) []byte {
-	f := []byte{0x80 | op, 0x80}
-	switch {
-	case len(p) < 126:
-		f[1] |= byte(len(p))
-	case len(p) <= 0xffff:
-		f[1] |= 126
-		f = binary.BigEndian.AppendUint16(f, uint16(len(p)))
-	default:
-		f[1] |= 127
-		f = binary.BigEndian.AppendUint64(f, uint64(len(p)))
-	}
-	var key [4]byte
-	rand.Read(key[:])
-	f = append(f, key[:]...)
-	for i := range len(p) {
-		f = append(f, p[i]^key[i%4])
-	}
-	return f
+	return wstest.Frame{Fin: true, Opcode: op, Masked: true, Key: wstest.NewKey(), Payload: []byte(p)}.Encode()
 }
 
 func (c *client) write(frames ...[]byte) {
@@ -183,29 +154,14 @@ func (c *client) write(frames ...[]byte) {
 // recv reads one frame; the server sends every message as one unmasked frame.
 func (c *client) recv() (op byte, p []byte) {
 	c.t.Helper()
-	var h [2]byte
-	if _, err := io.ReadFull(c.br, h[:]); err != nil {
+	f, err := wstest.ReadFrame(c.br, 1<<20)
+	if err != nil {
 		c.t.Fatal(err)
 	}
-	if h[0]&0x80 == 0 || h[1]&0x80 != 0 {
-		c.t.Fatalf("frame header %x: want FIN set and no mask", h)
+	if !f.Fin || f.Masked {
+		c.t.Fatalf("frame %v: want FIN set and no mask", f)
 	}
-	n := uint64(h[1] & 0x7f)
-	if n >= 126 {
-		ext := make([]byte, 2+6*(n-126)) // 2 bytes for 126, 8 for 127
-		if _, err := io.ReadFull(c.br, ext); err != nil {
-			c.t.Fatal(err)
-		}
-		n = 0
-		for _, b := range ext {
-			n = n<<8 | uint64(b)
-		}
-	}
-	p = make([]byte, n)
-	if _, err := io.ReadFull(c.br, p); err != nil {
-		c.t.Fatal(err)
-	}
-	return h[0] & 0x0f, p
+	return f.Opcode, f.Payload
 }
 
 // event reads one text message and decodes it.

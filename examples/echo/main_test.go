@@ -4,17 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/binary"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/zerows/websocket/internal/wstest"
 )
 
 func TestEcho(t *testing.T) {
@@ -93,7 +91,8 @@ type client struct {
 }
 
 // dial sends an opening handshake, with an Origin header if origin is not
-// empty, and returns the response; the client is usable after a 101.
+// empty, and returns the response; the client is usable after a 101. The
+// client speaks through the naive codec in internal/wstest.
 func dial(t *testing.T, addr, path, origin string) (*client, *http.Response) {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
@@ -102,36 +101,22 @@ func dial(t *testing.T, addr, path, origin string) (*client, *http.Response) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	extra := http.Header{}
 	if origin != "" {
-		origin = "Origin: " + origin + "\r\n"
+		extra.Set("Origin", origin)
 	}
-	var nonce [16]byte
-	rand.Read(nonce[:])
-	key := base64.StdEncoding.EncodeToString(nonce[:])
-	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: %s\r\n%sUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n", path, addr, origin, key)
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
+	br, resp, err := wstest.ClientHandshake(conn, addr, path, extra)
+	if resp == nil || err != nil && resp.StatusCode == http.StatusSwitchingProtocols {
 		t.Fatal(err)
 	}
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	if resp.StatusCode == 101 && resp.Header.Get("Sec-WebSocket-Accept") != base64.StdEncoding.EncodeToString(sum[:]) {
-		t.Fatalf("wrong Sec-WebSocket-Accept %q", resp.Header.Get("Sec-WebSocket-Accept"))
-	}
-	c := &client{t: t, conn: conn, br: br}
-	rand.Read(c.key[:])
+	c := &client{t: t, conn: conn, br: br, key: wstest.NewKey()}
 	return c, resp
 }
 
 // send writes p as one masked frame.
 func (c *client) send(op byte, p []byte) {
 	c.t.Helper()
-	f := c.header(op, len(p))
-	for i, b := range p {
-		f = append(f, b^c.key[i%4])
-	}
-	c.write(f)
+	c.write(wstest.Frame{Fin: true, Opcode: op, Masked: true, Key: c.key, Payload: p}.Encode())
 }
 
 // sendHeader writes only the header of a frame of n bytes.
@@ -165,27 +150,12 @@ func (c *client) write(b []byte) {
 // recv reads one frame; the server sends every message as one unmasked frame.
 func (c *client) recv() (op byte, p []byte) {
 	c.t.Helper()
-	var h [2]byte
-	if _, err := io.ReadFull(c.br, h[:]); err != nil {
+	f, err := wstest.ReadFrame(c.br, 32<<20)
+	if err != nil {
 		c.t.Fatal(err)
 	}
-	if h[0]&0x80 == 0 || h[1]&0x80 != 0 {
-		c.t.Fatalf("frame header %x: want FIN set and no mask", h)
+	if !f.Fin || f.Masked {
+		c.t.Fatalf("frame %v: want FIN set and no mask", f)
 	}
-	n := uint64(h[1] & 0x7f)
-	if n >= 126 {
-		ext := make([]byte, 2+6*(n-126)) // 2 bytes for 126, 8 for 127
-		if _, err := io.ReadFull(c.br, ext); err != nil {
-			c.t.Fatal(err)
-		}
-		n = 0
-		for _, b := range ext {
-			n = n<<8 | uint64(b)
-		}
-	}
-	p = make([]byte, n)
-	if _, err := io.ReadFull(c.br, p); err != nil {
-		c.t.Fatal(err)
-	}
-	return h[0] & 0x0f, p
+	return f.Opcode, f.Payload
 }
