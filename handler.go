@@ -33,25 +33,23 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		return nil, &HandshakeError{Reason: "hijack: " + err.Error()}
 	}
 
-	resp := http.Header{}
-	for k, v := range w.Header() {
-		resp[k] = v
-	}
-	resp.Set("Upgrade", "websocket")
-	resp.Set("Connection", "Upgrade")
-	resp.Set("Sec-WebSocket-Accept", acceptKey(r.Header.Get("Sec-WebSocket-Key")))
-	resp.Del("Sec-WebSocket-Protocol")
-	resp.Del("Sec-WebSocket-Extensions")
-	if subprotocol != "" {
-		resp.Set("Sec-WebSocket-Protocol", subprotocol)
-	}
 	// The server's read timeouts no longer apply; the handshake's own does.
 	nc.SetDeadline(time.Time{})
 	nc.SetWriteDeadline(time.Now().Add(o.HandshakeTimeout))
 	bw := brw.Writer
 	bw.Reset(nc)
-	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
-	resp.Write(bw)
+	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
+	bw.WriteString(acceptKey(r.Header.Get("Sec-WebSocket-Key")))
+	if subprotocol != "" {
+		bw.WriteString("\r\nSec-WebSocket-Protocol: ")
+		bw.WriteString(subprotocol)
+	}
+	bw.WriteString("\r\n")
+	if extra := w.Header(); len(extra) > 0 {
+		// Headers the handler set, such as Set-Cookie; never the
+		// handshake's own.
+		extra.WriteSubset(bw, responseHandshakeHeaders)
+	}
 	bw.WriteString("\r\n")
 	if err := bw.Flush(); err != nil {
 		nc.Close()
@@ -59,6 +57,15 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 	}
 	nc.SetWriteDeadline(time.Time{})
 	return newConn(nc, bufferedBytes(brw.Reader), false, o, subprotocol, r), nil
+}
+
+// responseHandshakeHeaders are the response headers Upgrade writes itself.
+var responseHandshakeHeaders = map[string]bool{
+	"Upgrade":                  true,
+	"Connection":               true,
+	"Sec-Websocket-Accept":     true,
+	"Sec-Websocket-Protocol":   true,
+	"Sec-Websocket-Extensions": true,
 }
 
 // reject writes a failed handshake's response.

@@ -135,6 +135,7 @@ func TestMiddlewareFromRequest(t *testing.T) {
 func TestUpgradeResponseHeaders(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Set-Cookie", "session=1")
+		w.Header().Set("Sec-WebSocket-Accept", "forged") // never sent: the handshake's own
 		ws, err := Upgrade(w, r, &Options{Subprotocols: []string{"v2", "v1"}})
 		if err != nil {
 			return
@@ -146,6 +147,9 @@ func TestUpgradeResponseHeaders(t *testing.T) {
 	resp := handshake(t, srv, validUpgrade+"Sec-WebSocket-Protocol: v1, v2\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n")
 	if resp.StatusCode != 101 {
 		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if n := len(resp.Header.Values("Sec-WebSocket-Accept")); n != 1 {
+		t.Errorf("%d Sec-WebSocket-Accept fields, want 1", n)
 	}
 	for k, want := range map[string]string{
 		"Upgrade":                  "websocket",

@@ -19,10 +19,9 @@ const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 // acceptKey returns the Sec-WebSocket-Accept value for a client key:
 // base64(SHA-1(key + GUID)), RFC 6455 §4.2.2.
 func acceptKey(key string) string {
-	h := sha1.New()
-	h.Write([]byte(key))
-	h.Write([]byte(keyGUID))
-	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	var b [64]byte
+	sum := sha1.Sum(append(append(b[:0], key...), keyGUID...))
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // newChallengeKey returns a client's Sec-WebSocket-Key: 16 random bytes in
@@ -38,7 +37,9 @@ func newChallengeKey() string {
 // around it (RFC 9110 §5.6.1).
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
-		for _, t := range strings.Split(v, ",") {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
 			if strings.EqualFold(strings.Trim(t, " \t"), token) {
 				return true
 			}
