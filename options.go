@@ -85,9 +85,10 @@ type Options struct {
 	CloseTimeout time.Duration
 
 	// PingInterval turns on keepalive: a ping is sent after this long, and
-	// then again each time the interval passes. If no pong (or any other
-	// frame) arrives within PongTimeout of a ping, the connection is
-	// dropped and Err reports CloseAbnormalClosure. Zero means no
+	// then again each time the interval passes. If no pong arrives within
+	// PongTimeout of a ping, the connection is dropped and Err reports
+	// CloseAbnormalClosure. A reader held back by a full mailbox reads no
+	// pong either, so an application that stops reading is dropped too. Zero means no
 	// keepalive: most servers behind proxies want one (30 s is common).
 	PingInterval time.Duration
 
