@@ -94,7 +94,7 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	if err := checkCloseArgs(code, reason); err != nil {
 		return err
 	}
-	c.start()
+	c.startReader() // to read the peer's answer
 	sent, err := c.sendClose(code, reason)
 	if sent && err == nil {
 		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))

@@ -10,22 +10,31 @@ import (
 	"time"
 )
 
-// Conn is one WebSocket connection, server or client side. A goroutine
-// owned by the Conn reads the socket: it answers pings, takes part in the
-// closing handshake, and parks whole messages in a bounded mailbox, from
-// which Wait, WaitContext, Read and Messages take them.
+// Conn is one WebSocket connection, server or client side. Whoever reads
+// the socket answers pings, takes part in the closing handshake, and
+// delivers whole messages.
+//
+// Wait reads the socket itself while no other goroutine does: the message
+// goes from the socket straight to its caller, with no goroutine of the
+// Conn's own and no hand-off between goroutines. The methods that need the
+// socket read while the application is not waiting (Read, CountMessages,
+// HasMessages, WaitContext, WaitTimeout, Ping, Done, Err, CloseWith, a
+// keepalive ping, or a second concurrent Wait) start a reader goroutine
+// instead, which parks whole messages in a bounded mailbox for every Wait
+// and Read that follows, and runs until the connection ends. Send starts
+// nothing: a connection that is only ever sent on notices its end when a
+// write fails.
 //
 // Every method of Conn is safe for concurrent use: any number of goroutines
 // may send, wait, read, ping and close at once. Each message is written
 // whole, never interleaved with another.
 //
-// The reader starts with the first call of a Conn method (or the first
-// keepalive ping). Once the application has looked for messages (Wait,
-// Read, CountMessages, HasMessages, Messages), the end of the connection,
-// by the peer's close frame or a violation of the protocol, waits until the
-// application has taken the messages that came before it and looked for
-// another, at most CloseTimeout: it can answer them, as it could with a
-// library that reads only when asked.
+// Once the application has looked for messages (Wait, Read, CountMessages,
+// HasMessages, Messages), the end of the connection, by the peer's close
+// frame or a violation of the protocol, waits until the application has
+// taken the messages that came before it and looked for another, at most
+// CloseTimeout: it can answer them, as it could with a library that reads
+// only when asked.
 type Conn struct {
 	nc          net.Conn
 	rb          *readBuffer
@@ -59,7 +68,9 @@ type Conn struct {
 	pongSeen  atomic.Bool
 	kaWaiting bool // a keepalive ping is out; touched by the timer func only
 
-	startOnce sync.Once
+	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
+	readerOnce    sync.Once
+	readerStarted atomic.Bool
 	cause     atomic.Pointer[string] // why this side dropped the connection, if it did
 	err       atomic.Pointer[CloseError]
 	done      chan struct{}
@@ -92,18 +103,33 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 	return c
 }
 
-// start starts the reader goroutine, on the first call of a method. Until
-// then the application has not said whether it reads messages; once it
-// has, a connection that ends lets it answer what came before the end (see
-// awaitConsumer).
-func (c *Conn) start() {
-	c.startOnce.Do(func() { go c.run() })
+// startReader starts the reader goroutine, once. It takes the socket over
+// as soon as a Wait reading it has its message.
+func (c *Conn) startReader() {
+	c.readerOnce.Do(func() {
+		c.readerStarted.Store(true)
+		go c.run()
+	})
 }
 
-// run is the reader goroutine: it reads until the connection ends, then
-// finishes the closing handshake and releases everything.
+// run is the reader goroutine: it queues messages until the connection
+// ends.
 func (c *Conn) run() {
-	err := c.readMessages()
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	for !c.ended() {
+		m, err := c.readMessage()
+		if err != nil {
+			c.end(err)
+			return
+		}
+		c.mb.put(m, c.closing)
+	}
+}
+
+// end finishes the closing handshake after reading failed with err, and
+// releases everything. The caller holds c.readMu.
+func (c *Conn) end(err error) {
 	var ce *CloseError
 	var pe *protocolError
 	switch {
@@ -125,20 +151,30 @@ func (c *Conn) run() {
 	c.finish(ce)
 }
 
+// ended reports whether the connection has been released.
+func (c *Conn) ended() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Done returns a channel that is closed once the connection is closed and
 // its resources released.
 func (c *Conn) Done() <-chan struct{} {
-	c.start()
+	c.startReader()
 	return c.done
 }
 
 // Err returns nil while the connection is open, and then the *CloseError
 // that says how it ended.
 func (c *Conn) Err() error {
-	c.start()
 	if ce := c.err.Load(); ce != nil {
 		return ce
 	}
+	c.startReader()
 	return nil
 }
 

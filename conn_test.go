@@ -67,9 +67,9 @@ func TestShortReads(t *testing.T) {
 			a, b := net.Pipe()
 			o := (&Options{ReadBufferSize: 16}).withDefaults()
 			client := newConn(wrap.f(a), nil, true, o, "", nil)
-			client.start()
+			client.startReader()
 			server := newConn(wrap.f(b), nil, false, o, "", nil)
-			server.start()
+			server.startReader()
 			defer func() { client.Close(); <-server.Done() }()
 			go func() {
 				for m := range server.Messages() {
@@ -249,11 +249,12 @@ func TestPeerInitiatedClose(t *testing.T) {
 
 func TestServerInitiatedCloseWaitsForClient(t *testing.T) {
 	transports(t, nil, func(t *testing.T, client, server *Conn) {
+		clientDone := client.Done() // the client reads from now on
 		must(t, server.Close())
 		if CloseStatus(server.Err()) != CloseNormalClosure {
 			t.Errorf("server.Err() = %v", server.Err())
 		}
-		<-client.Done()
+		<-clientDone
 		if CloseStatus(client.Err()) != CloseNormalClosure {
 			t.Errorf("client.Err() = %v", client.Err())
 		}
@@ -266,7 +267,7 @@ func TestCloseUnblocksStuckSend(t *testing.T) {
 	a, b := net.Pipe()
 	defer b.Close()
 	c := newConn(a, nil, false, (&Options{CloseTimeout: 50 * time.Millisecond}).withDefaults(), "", nil)
-	c.start()
+	c.startReader()
 	sendErr := make(chan error)
 	go func() { sendErr <- c.Send(make([]byte, 1<<20)) }()
 	c.Close()
@@ -279,7 +280,7 @@ func TestPeerVanishesMidFrame(t *testing.T) {
 	checkNoLeaks(t)
 	a, b := net.Pipe()
 	c := newConn(a, nil, false, (*Options)(nil).withDefaults(), "", nil)
-	c.start()
+	c.startReader()
 	b.Write(clientFrame(0x82, "0123456789")[:9])
 	b.Close()
 	<-c.Done()
@@ -311,6 +312,7 @@ func TestWaitContextLeavesConnectionOpen(t *testing.T) {
 
 func TestReadCountHas(t *testing.T) {
 	transports(t, nil, func(t *testing.T, client, server *Conn) {
+		client.Done() // the client reads, and so answers the ping below
 		if _, ok := server.Read(); ok || server.HasMessages() || server.CountMessages() != 0 {
 			t.Fatal("empty mailbox reports a message")
 		}
@@ -465,6 +467,8 @@ func TestConcurrentUse(t *testing.T) {
 
 func TestPing(t *testing.T) {
 	transports(t, nil, func(t *testing.T, client, server *Conn) {
+		client.Done() // both ends read from now on, so pings are answered
+		server.Done()
 		must(t, client.Ping(context.Background()))
 		must(t, server.Ping(context.Background()))
 		ctx, cancel := context.WithCancel(context.Background())

@@ -5,6 +5,7 @@ import (
 	"iter"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,7 +48,7 @@ type mailbox struct {
 	maxBytes   int64
 	putWaiting bool // the reader waits for space
 	closed     bool
-	consumer   bool // the application has looked for messages
+	consumer   atomic.Bool // the application has looked for messages
 	waiters    int  // goroutines in wait that found the mailbox empty
 	starved    bool // the consumer found the mailbox empty after the last put
 
@@ -113,7 +114,7 @@ func (mb *mailbox) grow() {
 // its next take.
 func (mb *mailbox) take(waiter *bool) (m Message, ok, closed bool) {
 	mb.mu.Lock()
-	mb.consumer = true
+	mb.markConsumer()
 	if waiter != nil && *waiter {
 		mb.waiters--
 		*waiter = false
@@ -163,7 +164,7 @@ func (mb *mailbox) close() {
 func (mb *mailbox) count() int {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
-	mb.consumer = true
+	mb.markConsumer()
 	if mb.n == 0 {
 		mb.markStarved()
 	}
@@ -172,9 +173,9 @@ func (mb *mailbox) count() int {
 
 // markConsumer records that the application looks for messages.
 func (mb *mailbox) markConsumer() {
-	mb.mu.Lock()
-	mb.consumer = true
-	mb.mu.Unlock()
+	if !mb.consumer.Load() {
+		mb.consumer.Store(true)
+	}
 }
 
 // markStarved records that the consumer found nothing to take. mb.mu is
@@ -194,7 +195,7 @@ func (mb *mailbox) awaitConsumer(timeout time.Duration, abort <-chan struct{}) {
 	defer t.Stop()
 	for {
 		mb.mu.Lock()
-		done := mb.starved || !mb.consumer
+		done := mb.starved || !mb.consumer.Load()
 		mb.mu.Unlock()
 		if done {
 			return
@@ -248,16 +249,37 @@ func signal(c chan struct{}) {
 // queued. Once the connection has closed, Wait still returns the messages
 // that were queued, in order, and then the *CloseError that says how the
 // connection ended.
+//
+// While no other goroutine reads the socket, Wait reads it itself, so the
+// message comes straight from the socket to the caller (see Conn).
 func (c *Conn) Wait() (Message, error) {
+	c.mb.markConsumer()
+	// Until a reader goroutine starts, nothing is ever queued: the
+	// message is read here, unless another Wait is reading already.
+	if !c.readerStarted.Load() && c.readMu.TryLock() {
+		if c.ended() { // a reader came and went: see the mailbox
+			c.readMu.Unlock()
+			return c.WaitContext(context.Background())
+		}
+		m, err := c.readMessage()
+		if err != nil {
+			c.end(err)
+			c.readMu.Unlock()
+			return Message{}, c.Err()
+		}
+		c.readMu.Unlock()
+		return m, nil
+	}
 	return c.WaitContext(context.Background())
 }
 
 // WaitContext is Wait bounded by ctx. When ctx is done first, WaitContext
 // returns ctx.Err() and the connection is untouched: the next message is
-// still delivered to the next call.
+// still delivered to the next call. It leaves the reading of the socket to
+// the reader goroutine, which it starts.
 func (c *Conn) WaitContext(ctx context.Context) (Message, error) {
 	c.mb.markConsumer()
-	c.start()
+	c.startReader()
 	m, ok, err := c.mb.wait(ctx)
 	if ok {
 		return m, nil
@@ -280,7 +302,7 @@ func (c *Conn) WaitTimeout(d time.Duration) (Message, error) {
 // none is queued.
 func (c *Conn) Read() (m Message, ok bool) {
 	c.mb.markConsumer()
-	c.start()
+	c.startReader()
 	m, ok, _ = c.mb.take(nil)
 	return m, ok
 }
@@ -288,7 +310,7 @@ func (c *Conn) Read() (m Message, ok bool) {
 // CountMessages returns how many messages are queued.
 func (c *Conn) CountMessages() int {
 	c.mb.markConsumer()
-	c.start()
+	c.startReader()
 	return c.mb.count()
 }
 

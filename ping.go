@@ -11,6 +11,7 @@ func (c *Conn) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	c.startReader() // to read the pong
 	c.pingMu.Lock()
 	if c.pings == nil {
 		c.pings = make(map[[8]byte]chan struct{})
@@ -108,6 +109,7 @@ func (c *Conn) pongArrived(p []byte) {
 // a ping and, PongTimeout later, checking that a pong came back.
 func (c *Conn) keepaliveTick() {
 	if !c.kaWaiting {
+		c.startReader() // to read the pong
 		c.pongSeen.Store(false)
 		if writeFrame(c, opPing, []byte(nil)) != nil {
 			return // closing or closed

@@ -6,10 +6,11 @@ import (
 	"strconv"
 )
 
-// readMessages reads frames and queues whole messages until the connection
-// ends. It returns the peer's close frame as a *CloseError, a violation as
-// a *protocolError, or the I/O error that ended the connection.
-func (c *Conn) readMessages() error {
+// readMessage reads frames until one whole message has come, acting on the
+// control frames among them. It fails with the peer's close frame as a
+// *CloseError, a violation as a *protocolError, or the I/O error that ended
+// the connection. The caller holds c.readMu.
+func (c *Conn) readMessage() (Message, error) {
 	var (
 		typ  MessageType
 		msg  []byte
@@ -20,15 +21,15 @@ func (c *Conn) readMessages() error {
 	for {
 		h, err := c.readHeader()
 		if err != nil {
-			return err
+			return Message{}, err
 		}
 		state.inMessage = open
 		if err := checkHeader(h, state); err != nil {
-			return err
+			return Message{}, err
 		}
 		if h.op.isControl() {
 			if err := c.readControl(h); err != nil {
-				return err
+				return Message{}, err
 			}
 			continue
 		}
@@ -41,7 +42,7 @@ func (c *Conn) readMessages() error {
 		}
 		// Checked before anything is allocated, without overflow.
 		if h.length > c.opts.MaxMessageSize-int64(len(msg)) {
-			return failWith(CloseMessageTooBig, "message longer than "+strconv.FormatInt(c.opts.MaxMessageSize, 10)+" bytes")
+			return Message{}, failWith(CloseMessageTooBig, "message longer than "+strconv.FormatInt(c.opts.MaxMessageSize, 10)+" bytes")
 		}
 		n := len(msg)
 		if msg == nil && h.fin {
@@ -50,14 +51,13 @@ func (c *Conn) readMessages() error {
 			msg = slices.Grow(msg, int(h.length))[:n+int(h.length)]
 		}
 		if err := c.readPayload(msg[n:], h.key, typ == MessageText, &text); err != nil {
-			return err
+			return Message{}, err
 		}
 		if h.fin {
 			if typ == MessageText && !text.complete() {
-				return failWith(CloseInvalidFramePayloadData, "text message is not valid UTF-8")
+				return Message{}, failWith(CloseInvalidFramePayloadData, "text message is not valid UTF-8")
 			}
-			c.mb.put(Message{Type: typ, Data: msg}, c.closing)
-			open, msg = false, nil
+			return Message{Type: typ, Data: msg}, nil
 		}
 	}
 }

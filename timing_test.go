@@ -23,7 +23,7 @@ func TestCloseTimeout(t *testing.T) {
 		defer b.Close()
 		go io.Copy(io.Discard, b) // reads everything, answers nothing
 		c := newConn(a, nil, false, (&Options{CloseTimeout: 3 * time.Second}).withDefaults(), "", nil)
-		c.start()
+		c.startReader()
 		start := time.Now()
 		must(t, c.Close())
 		if d := time.Since(start); d != 3*time.Second {
@@ -42,7 +42,7 @@ func TestCloseDefaultTimeout(t *testing.T) {
 		defer b.Close()
 		go io.Copy(io.Discard, b)
 		c := newConn(a, nil, false, (*Options)(nil).withDefaults(), "", nil)
-		c.start()
+		c.startReader()
 		start := time.Now()
 		c.Close()
 		if d := time.Since(start); d != 5*time.Second {
@@ -58,7 +58,7 @@ func TestClientWaitsForServerToCloseTCP(t *testing.T) {
 		a, b := net.Pipe()
 		defer b.Close()
 		c := newConn(a, nil, true, (&Options{CloseTimeout: 2 * time.Second}).withDefaults(), "", nil)
-		c.start()
+		c.startReader()
 		p := &rawPeer{t: t, nc: b, br: bufioReader(b)}
 		b.Write(rawFrame(0x88, nil, []byte{0x03, 0xe8}))
 		if b0, _, err := p.readFrame(); err != nil || b0 != 0x88 {
@@ -84,7 +84,7 @@ func TestKeepalive(t *testing.T) {
 		defer b.Close()
 		o := &Options{PingInterval: 30 * time.Second, PongTimeout: 10 * time.Second}
 		c := newConn(a, nil, false, o.withDefaults(), "", nil)
-		c.start()
+		c.startReader()
 		p := &rawPeer{t: t, nc: b, br: bufioReader(b)}
 		start := time.Now()
 		for i := range 5 {

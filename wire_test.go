@@ -173,14 +173,20 @@ func dialRaw(t testing.TB, addr string, extra ...byte) *rawPeer {
 }
 
 // pipe returns the two ends of a connection over net.Pipe, with no
-// handshake and both readers started, closed at the end of the test.
+// handshake, closed at the end of the test. Both reader goroutines are
+// started, as a write on a net.Pipe waits for the other end to read, so
+// tests over pipe use the mailbox; tests over tcpPair let Wait read the
+// socket itself.
 func pipe(t testing.TB, opts *Options) (client, server *Conn) {
 	a, b := net.Pipe()
-	return connPair(t, a, b, opts)
+	client, server = connPair(t, a, b, opts)
+	client.startReader()
+	server.startReader()
+	return client, server
 }
 
 // tcpPair returns the two ends of a connection over 127.0.0.1 TCP, with no
-// handshake and both readers started, closed at the end of the test.
+// handshake and no reader goroutine started, closed at the end of the test.
 func tcpPair(t testing.TB, opts *Options) (client, server *Conn) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -208,8 +214,6 @@ func connPair(t testing.TB, a, b net.Conn, opts *Options) (client, server *Conn)
 	o := opts.withDefaults()
 	client = newConn(a, nil, true, o, "", nil)
 	server = newConn(b, nil, false, o, "", nil)
-	client.start()
-	server.start()
 	t.Cleanup(func() {
 		a.Close()
 		b.Close()

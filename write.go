@@ -93,7 +93,6 @@ func writeFrame[P []byte | string](c *Conn, op opcode, p P) error {
 // owed first. It fails, with c.wmu unlocked, once the connection is
 // closing.
 func (c *Conn) lockWriter() error {
-	c.start()
 	c.wmu.Lock()
 	err := ErrClosed
 	if !c.closeSent {
