@@ -111,6 +111,14 @@ func (b *readBuffer) fill() error {
 	return nil
 }
 
+// await waits until at least one byte is buffered.
+func (b *readBuffer) await() error {
+	if b.buffered() > 0 {
+		return nil
+	}
+	return b.fill()
+}
+
 // peek returns the next n bytes, n at most firstReadSize, without
 // consuming them; they are valid until the next call.
 func (b *readBuffer) peek(n int) ([]byte, error) {

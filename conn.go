@@ -41,8 +41,7 @@ type Conn struct {
 	client      bool
 	opts        *Options
 	subprotocol string
-	req         *http.Request      // server side: the upgrade request
-	cancelReq   context.CancelFunc // ends req's context
+	req         *http.Request // server side: the upgrade request, with a connContext
 
 	mb   mailbox
 	free freeList // buffers given back by Recycle
@@ -52,8 +51,6 @@ type Conn struct {
 	vec       [2][]byte     // wbufs' backing array
 	closeSent bool          // a close frame was sent (or writing failed): only close may follow
 	closing   chan struct{} // closed when closeSent becomes true
-
-	ctrl [maxControlPayload]byte // control frame payloads, reader only
 
 	pingMu sync.Mutex
 	pings  map[[8]byte]chan struct{}
@@ -71,9 +68,9 @@ type Conn struct {
 	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
 	readerOnce    sync.Once
 	readerStarted atomic.Bool
-	cause     atomic.Pointer[string] // why this side dropped the connection, if it did
-	err       atomic.Pointer[CloseError]
-	done      chan struct{}
+	cause         atomic.Pointer[string] // why this side dropped the connection, if it did
+	err           atomic.Pointer[CloseError]
+	done          chan struct{}
 }
 
 // newConn makes a connection on nc, whose handshake is complete. pending
@@ -92,8 +89,7 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 	if req != nil {
 		// The request's context outlives the HTTP handler, which may
 		// return, and ends with the connection.
-		ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
-		c.req, c.cancelReq = req.WithContext(ctx), cancel
+		c.req = req.WithContext(connContext{req.Context(), c})
 	}
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
 	c.free.maxN, c.free.maxBytes = o.MailboxMessages, o.MailboxBytes
@@ -107,6 +103,7 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 // as soon as a Wait reading it has its message.
 func (c *Conn) startReader() {
 	c.readerOnce.Do(func() {
+		c.mb.open()
 		c.readerStarted.Store(true)
 		go c.run()
 	})
@@ -175,6 +172,24 @@ func (c *Conn) Err() error {
 		return ce
 	}
 	c.startReader()
+	return nil
+}
+
+// connContext is the context of a server connection's request: it has the
+// values of the HTTP request's context, and is done when the connection
+// is, not when the HTTP handler returns.
+type connContext struct {
+	context.Context // the HTTP request's, for its values
+	c               *Conn
+}
+
+func (x connContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (x connContext) Done() <-chan struct{}       { return x.c.done }
+
+func (x connContext) Err() error {
+	if x.c.ended() {
+		return context.Canceled
+	}
 	return nil
 }
 

@@ -49,8 +49,8 @@ type mailbox struct {
 	putWaiting bool // the reader waits for space
 	closed     bool
 	consumer   atomic.Bool // the application has looked for messages
-	waiters    int  // goroutines in wait that found the mailbox empty
-	starved    bool // the consumer found the mailbox empty after the last put
+	waiters    int         // goroutines in wait that found the mailbox empty
+	starved    bool        // the consumer found the mailbox empty after the last put
 
 	ready chan struct{} // a message was put (capacity 1)
 	space chan struct{} // a message was taken while putWaiting (capacity 1)
@@ -60,11 +60,21 @@ type mailbox struct {
 
 func (mb *mailbox) init(maxN int, maxBytes int64) {
 	mb.maxN, mb.maxBytes = maxN, maxBytes
+	mb.starved = true
+}
+
+// open makes the channels that waiting takes, before the reader goroutine
+// starts: a connection read only by Wait never needs them.
+func (mb *mailbox) open() {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
 	mb.ready = make(chan struct{}, 1)
 	mb.space = make(chan struct{}, 1)
 	mb.idle = make(chan struct{}, 1)
-	mb.starved = true
 	mb.done = make(chan struct{})
+	if mb.closed {
+		close(mb.done)
+	}
 }
 
 // put queues m, waiting while the mailbox is full. It gives up and reports
@@ -156,9 +166,11 @@ func (mb *mailbox) take(waiter *bool) (m Message, ok, closed bool) {
 // close marks the end of the messages; those queued stay to be taken.
 func (mb *mailbox) close() {
 	mb.mu.Lock()
+	defer mb.mu.Unlock()
 	mb.closed = true
-	mb.mu.Unlock()
-	close(mb.done)
+	if mb.done != nil {
+		close(mb.done)
+	}
 }
 
 func (mb *mailbox) count() int {
@@ -261,7 +273,13 @@ func (c *Conn) Wait() (Message, error) {
 			c.readMu.Unlock()
 			return c.WaitContext(context.Background())
 		}
-		m, err := c.readMessage()
+		// An idle connection waits for its next bytes here, shallow in
+		// the stack, so that its goroutine keeps a small stack.
+		err := c.rb.await()
+		var m Message
+		if err == nil {
+			m, err = c.readMessage()
+		}
 		if err != nil {
 			c.end(err)
 			c.readMu.Unlock()

@@ -120,9 +120,21 @@ type Options struct {
 	Proxy func(*http.Request) (*url.URL, error)
 }
 
-// withDefaults returns a copy of o with every zero field set to its
-// default. o may be nil.
+// withDefaults returns o with every zero field set to its default: a copy,
+// or for nil a shared value. The result must not be modified.
 func (o *Options) withDefaults() *Options {
+	if o == nil {
+		return defaultOptions
+	}
+	return o.fillDefaults()
+}
+
+// defaultOptions serves every connection made with nil Options, so that
+// those do not each hold a copy. It is never modified.
+var defaultOptions = (*Options)(nil).fillDefaults()
+
+// fillDefaults returns a copy of o with every zero field set. o may be nil.
+func (o *Options) fillDefaults() *Options {
 	var c Options
 	if o != nil {
 		c = *o

@@ -107,12 +107,14 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
-// readControl reads a control frame's payload and acts on it.
+// readControl reads a control frame's payload and acts on it. The payload,
+// at most 125 bytes, is unmasked and used where it lies in the read buffer.
 func (c *Conn) readControl(h header) error {
-	p := c.ctrl[:h.length]
-	if _, err := io.ReadFull(c.rb, p); err != nil {
+	p, err := c.rb.peek(int(h.length))
+	if err != nil {
 		return unexpectedEOF(err)
 	}
+	defer c.rb.discard(h.length)
 	if !c.client {
 		maskBytes(p, h.key, 0)
 	}
