@@ -67,6 +67,8 @@
 // # How to read it
 //
 // Run with -count=10 and compare medians with benchstat, columns by
-// library (see README.md). Compare libraries only within one run on one
+// library (see README.md); run.sh does that for every benchmark, measures
+// idle memory and CPU profiles, and regenerates README.md's results
+// section and its goals table through cmd/report. Compare libraries only within one run on one
 // machine; the absolute numbers mean little elsewhere.
 package bench
