@@ -12,9 +12,11 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -73,9 +75,10 @@ func Dial(ctx context.Context, url string, opts *Options) (*Conn, *http.Response
 	if err != nil {
 		return nil, nil, err
 	}
-	hctx, cancel := context.WithTimeout(ctx, o.HandshakeTimeout)
-	defer cancel()
-	d := &dialer{ctx: hctx, parent: ctx, o: o, u: u}
+	d := &dialer{ctx: ctx, o: o, u: u, deadline: time.Now().Add(o.HandshakeTimeout)}
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d.deadline) {
+		d.deadline, d.ctxFirst = cd, true
+	}
 	return d.dial(req, key)
 }
 
@@ -99,28 +102,42 @@ func parseURL(s string) (*neturl.URL, error) {
 	return u, nil
 }
 
-// handshakeHeaders are the request fields Dial sets itself.
+// handshakeHeaders are the request fields Dial sets itself, canonical.
 var handshakeHeaders = []string{
-	"Host", "Upgrade", "Connection",
-	"Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Protocol", "Sec-Websocket-Extensions",
+	"Host", hdrUpgrade, hdrConnection, hdrKey, hdrVersion, hdrProtocol, hdrExtensions,
+}
+
+// isHandshakeHeader reports whether name, a token, is one of
+// handshakeHeaders in any case.
+func isHandshakeHeader(name string) bool {
+	for _, h := range handshakeHeaders {
+		if strings.EqualFold(name, h) {
+			return true
+		}
+	}
+	return false
 }
 
 // newRequest builds the upgrade request, with the ws URL mapped to http(s)
 // so that proxy rules written for HTTP apply. Its Header holds every field
-// Dial sends but Host.
+// Dial sends but Host, under canonical names for the handshake's own.
 func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*http.Request, error) {
-	hu := *u
-	hu.Scheme = "http"
-	if u.Scheme == "wss" {
-		hu.Scheme = "https"
-	}
-	h := make(http.Header, len(o.Header)+5)
-	for name, values := range o.Header {
-		if slices.Contains(handshakeHeaders, http.CanonicalHeaderKey(name)) {
-			continue
+	for i, p := range o.Subprotocols {
+		if !isToken(p) || slices.Contains(o.Subprotocols[:i], p) {
+			return nil, errors.New("websocket: invalid or repeated subprotocol " + quote(p))
 		}
+	}
+	own := 4 // Upgrade, Connection, Sec-WebSocket-Key and -Version
+	if len(o.Subprotocols) > 0 {
+		own++
+	}
+	h := make(http.Header, len(o.Header)+own)
+	for name, values := range o.Header {
 		if !isToken(name) {
 			return nil, errors.New("websocket: invalid header name " + quote(name))
+		}
+		if isHandshakeHeader(name) {
+			continue
 		}
 		for _, v := range values {
 			if strings.ContainsAny(v, "\r\n\x00") {
@@ -129,17 +146,19 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*ht
 		}
 		h[name] = slices.Clone(values)
 	}
-	h.Set("Upgrade", "websocket")
-	h.Set("Connection", "Upgrade")
-	h.Set("Sec-WebSocket-Key", key)
-	h.Set("Sec-WebSocket-Version", "13")
-	for i, p := range o.Subprotocols {
-		if !isToken(p) || slices.Contains(o.Subprotocols[:i], p) {
-			return nil, errors.New("websocket: invalid or repeated subprotocol " + quote(p))
-		}
-	}
+	// The handshake's values share one array, each slice capped at its
+	// own element.
+	v := make([]string, own)
+	v[0], v[1], v[2], v[3] = "websocket", "Upgrade", key, "13"
+	h[hdrUpgrade], h[hdrConnection], h[hdrKey], h[hdrVersion] = v[0:1:1], v[1:2:2], v[2:3:3], v[3:4:4]
 	if len(o.Subprotocols) > 0 {
-		h.Set("Sec-WebSocket-Protocol", strings.Join(o.Subprotocols, ", "))
+		v[4] = strings.Join(o.Subprotocols, ", ")
+		h[hdrProtocol] = v[4:5:5]
+	}
+	hu := *u
+	hu.Scheme = "http"
+	if u.Scheme == "wss" {
+		hu.Scheme = "https"
 	}
 	req := &http.Request{
 		Method:     http.MethodGet,
@@ -168,38 +187,46 @@ func isToken(s string) bool {
 	return true
 }
 
-// writeRequest writes req as the opening handshake, in one write.
-func writeRequest(w io.Writer, req *http.Request) error {
-	var b bytes.Buffer
-	b.WriteString("GET " + req.URL.RequestURI() + " HTTP/1.1\r\nHost: " + req.Host + "\r\n")
-	for _, name := range []string{"Upgrade", "Connection", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Protocol"} {
-		for _, v := range req.Header.Values(name) {
-			b.WriteString(name + ": " + v + "\r\n")
-		}
+// appendRequest appends req, the opening handshake, to b: the request
+// line, Host, the handshake's own fields, then the others sorted by name.
+func appendRequest(b []byte, req *http.Request) []byte {
+	b = append(b, "GET "...)
+	b = append(b, req.URL.RequestURI()...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, req.Host...)
+	b = append(b, "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "...)
+	b = append(b, req.Header[hdrKey][0]...)
+	b = append(b, "\r\nSec-WebSocket-Version: 13\r\n"...)
+	for _, p := range req.Header[hdrProtocol] {
+		b = append(b, "Sec-WebSocket-Protocol: "...)
+		b = append(b, p...)
+		b = append(b, "\r\n"...)
 	}
-	names := make([]string, 0, len(req.Header))
+	var names []string
 	for name := range req.Header {
-		if !slices.Contains(handshakeHeaders, http.CanonicalHeaderKey(name)) {
+		if !slices.Contains(handshakeHeaders, name) {
 			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
 	for _, name := range names {
 		for _, v := range req.Header[name] {
-			b.WriteString(name + ": " + v + "\r\n")
+			b = append(b, name...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
 		}
 	}
-	b.WriteString("\r\n")
-	_, err := w.Write(b.Bytes())
-	return err
+	return append(b, "\r\n"...)
 }
 
 // dialer holds one Dial's state.
 type dialer struct {
-	ctx    context.Context // parent bounded by the handshake timeout
-	parent context.Context
-	o      *Options
-	u      *neturl.URL
+	ctx      context.Context // the caller's
+	deadline time.Time       // the handshake's end: the timeout's, or ctx's if earlier
+	ctxFirst bool            // the deadline is ctx's
+	o        *Options
+	u        *neturl.URL
 }
 
 func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, error) {
@@ -219,49 +246,121 @@ func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, err
 		dialAddr, step = hostPort(proxy.Hostname(), proxy.Port(), proxy.Scheme == "https"), "dialing the proxy"
 	}
 
-	dial := d.o.DialContext
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	nc, err := dial(d.ctx, "tcp", dialAddr)
+	nc, err := d.dialTCP(dialAddr)
 	if err != nil {
 		return nil, nil, d.fail(step, err)
 	}
 	if nc == nil {
 		return nil, nil, d.fail(step, errors.New("DialContext returned no connection to "+dialAddr))
 	}
-	// From here on, ctx ending or the timeout closes the connection, which
-	// unblocks whatever step is waiting on it.
-	stop := context.AfterFunc(d.ctx, func() { nc.Close() })
-	conn, br, resp, subprotocol, err := d.handshake(nc, req, key, proxy, addr)
-	if err == nil && !stop() {
+	w := d.watch(nc)
+	buf := getHandshakeBuffer()
+	defer putHandshakeBuffer(buf)
+	conn, resp, subprotocol, err := d.handshake(nc, buf, req, key, proxy, addr)
+	if !w.stop() && err == nil {
 		// The connection was closed under the finished handshake.
 		err = d.fail("handshake", d.ctxErr())
 	}
 	if err != nil {
-		stop()
 		nc.Close()
 		return nil, resp, err
 	}
-	return newConn(conn, bufferedBytes(br), true, d.o, subprotocol, nil), resp, nil
+	return newConn(conn, bufferedBytes(buf.br), true, d.o, subprotocol, nil), resp, nil
+}
+
+// dialTCP opens the TCP connection with Options.DialContext, within the
+// handshake's deadline.
+func (d *dialer) dialTCP(addr string) (net.Conn, error) {
+	dial := d.o.DialContext
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	if d.ctxFirst {
+		return dial(d.ctx, "tcp", addr)
+	}
+	ctx, cancel := context.WithDeadline(d.ctx, d.deadline)
+	defer cancel()
+	return dial(ctx, "tcp", addr)
+}
+
+// watchdog bounds the handshake's steps on a connection: its deadline is
+// the handshake's (or, for a connection without deadlines, a timer closes
+// it then), and ctx ending closes it, which unblocks whatever step waits.
+type watchdog struct {
+	nc      net.Conn
+	timer   *time.Timer // only for a connection without deadlines
+	stopCtx func() bool // nil when ctx cannot end before its deadline
+}
+
+func (d *dialer) watch(nc net.Conn) watchdog {
+	w := watchdog{nc: nc}
+	if nc.SetDeadline(d.deadline) != nil {
+		w.timer = time.AfterFunc(time.Until(d.deadline), func() { nc.Close() })
+	}
+	if d.ctx.Done() != nil {
+		w.stopCtx = context.AfterFunc(d.ctx, func() { nc.Close() })
+	}
+	return w
+}
+
+// stop ends the watch and lifts the deadline. It reports false if the
+// connection has been or is being closed by the watch.
+func (w watchdog) stop() bool {
+	open := true
+	if w.stopCtx != nil && !w.stopCtx() {
+		open = false
+	}
+	if w.timer != nil {
+		open = w.timer.Stop() && open
+	} else if open {
+		w.nc.SetDeadline(time.Time{})
+	}
+	return open
+}
+
+// handshakeBuffer is the memory one handshake borrows from a pool: the
+// reader of the response, and the request's bytes.
+type handshakeBuffer struct {
+	lr  limitedReader
+	br  *bufio.Reader // reads lr
+	req []byte
+}
+
+// handshakeBufferSize sizes the response reader: large enough for a usual
+// 101 response with a few cookies, and for the frames sent right after it.
+const handshakeBufferSize = 4096
+
+var handshakeBuffers = sync.Pool{New: func() any {
+	b := &handshakeBuffer{req: make([]byte, 0, 512)}
+	b.br = bufio.NewReaderSize(&b.lr, handshakeBufferSize)
+	return b
+}}
+
+func getHandshakeBuffer() *handshakeBuffer { return handshakeBuffers.Get().(*handshakeBuffer) }
+
+func putHandshakeBuffer(b *handshakeBuffer) {
+	b.lr = limitedReader{}
+	b.br.Reset(&b.lr)
+	if cap(b.req) <= 8<<10 {
+		handshakeBuffers.Put(b)
+	}
 }
 
 // handshake runs everything after the TCP connection: the proxy's CONNECT,
 // TLS, and the opening handshake. It returns the connection to speak
-// WebSocket on and the reader holding what the server sent after its
-// response.
-func (d *dialer) handshake(nc net.Conn, req *http.Request, key string, proxy *neturl.URL, addr string) (net.Conn, *bufio.Reader, *http.Response, string, error) {
+// WebSocket on; buf.br holds what the server sent after its response.
+func (d *dialer) handshake(nc net.Conn, buf *handshakeBuffer, req *http.Request, key string, proxy *neturl.URL, addr string) (net.Conn, *http.Response, string, error) {
 	conn := nc
 	if proxy != nil {
 		if proxy.Scheme == "https" {
 			tc := tls.Client(conn, d.tlsConfig(proxy.Hostname()))
 			if err := tc.Handshake(); err != nil {
-				return nil, nil, nil, "", d.fail("TLS with the proxy", err)
+				return nil, nil, "", d.fail("TLS with the proxy", err)
 			}
 			conn = tc
 		}
 		if err := d.connect(conn, proxy, addr); err != nil {
-			return nil, nil, nil, "", err
+			return nil, nil, "", err
 		}
 	}
 	var state *tls.ConnectionState
@@ -272,50 +371,36 @@ func (d *dialer) handshake(nc net.Conn, req *http.Request, key string, proxy *ne
 		}
 		tc := tls.Client(conn, d.tlsConfig(serverName))
 		if err := tc.Handshake(); err != nil {
-			return nil, nil, nil, "", d.fail("TLS", err)
+			return nil, nil, "", d.fail("TLS", err)
 		}
 		cs := tc.ConnectionState()
 		state = &cs
 		conn = tc
 	}
 
-	if err := writeRequest(conn, req); err != nil {
-		return nil, nil, nil, "", d.fail("writing the request", err)
+	buf.req = appendRequest(buf.req[:0], req)
+	if _, err := conn.Write(buf.req); err != nil {
+		return nil, nil, "", d.fail("writing the request", err)
 	}
-	lr := &limitedReader{r: conn, n: maxResponseHeaderBytes}
-	br := bufio.NewReaderSize(lr, d.o.ReadBufferSize)
-	resp, err := readFinalResponse(br, req)
+	buf.lr = limitedReader{r: conn, n: maxResponseHeaderBytes}
+	resp, err := readResponse(buf.br, req)
 	if err != nil {
-		return nil, nil, nil, "", d.readFailed(lr, "reading the response", "", err)
+		return nil, nil, "", d.readFailed(&buf.lr, "reading the response", "", err)
 	}
-	lr.n = -1 // the rest is the connection's
+	buf.lr.n = -1 // the rest is the connection's
 	resp.TLS = state
 
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBodyBytes))
 		resp.Body = io.NopCloser(bytes.NewReader(body))
-		return nil, nil, resp, "", &HandshakeError{resp.StatusCode, "the server did not switch protocols" + bodyExcerpt(body)}
+		return nil, resp, "", &HandshakeError{resp.StatusCode, "the server did not switch protocols" + bodyExcerpt(body)}
 	}
 	resp.Body = http.NoBody
 	subprotocol, herr := checkResponse(resp, key, d.o.Subprotocols)
 	if herr != nil {
-		return nil, nil, resp, "", herr
+		return nil, resp, "", herr
 	}
-	return conn, br, resp, subprotocol, nil
-}
-
-// readFinalResponse reads the response to req, skipping interim 1xx
-// responses other than 101 as HTTP asks (RFC 9110 §15.2).
-func readFinalResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
-	for {
-		resp, err := http.ReadResponse(br, req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode/100 != 1 || resp.StatusCode == http.StatusSwitchingProtocols {
-			return resp, nil
-		}
-	}
+	return conn, resp, subprotocol, nil
 }
 
 // connect opens a tunnel to addr through the proxy on conn, RFC 9110 §9.3.6.
@@ -360,23 +445,24 @@ func checkResponse(resp *http.Response, key string, offered []string) (string, *
 	fail := func(reason string) (string, *HandshakeError) {
 		return "", &HandshakeError{resp.StatusCode, reason}
 	}
-	if !headerHasToken(resp.Header, "Upgrade", "websocket") {
+	h := resp.Header // canonical: from http.ReadResponse or readSwitching
+	if !headerHasToken(h[hdrUpgrade], "websocket") {
 		return fail(`Upgrade header lacks the "websocket" token`)
 	}
-	if !headerHasToken(resp.Header, "Connection", "upgrade") {
+	if !headerHasToken(h[hdrConnection], "upgrade") {
 		return fail(`Connection header lacks the "upgrade" token`)
 	}
-	accept := resp.Header.Values("Sec-WebSocket-Accept")
-	switch {
+	var want [acceptKeyLen]byte
+	switch accept := h[hdrAccept]; {
 	case len(accept) == 0:
 		return fail("Sec-WebSocket-Accept header is missing")
-	case len(accept) > 1 || accept[0] != acceptKey(key):
+	case len(accept) > 1 || accept[0] != string(appendAcceptKey(want[:0], key)):
 		return fail("Sec-WebSocket-Accept " + quote(strings.Join(accept, ", ")) + " does not match the key sent")
 	}
-	if ext := resp.Header.Values("Sec-WebSocket-Extensions"); len(headerTokens(resp.Header, "Sec-WebSocket-Extensions")) > 0 {
+	if ext := h[hdrExtensions]; len(headerTokens(ext)) > 0 {
 		return fail("the server selected extensions " + quote(strings.Join(ext, ", ")) + ", but none were offered")
 	}
-	protocols := headerTokens(resp.Header, "Sec-WebSocket-Protocol")
+	protocols := headerTokens(h[hdrProtocol])
 	switch {
 	case len(protocols) == 0:
 		return "", nil
@@ -422,13 +508,19 @@ func hostPort(host, port string, secure bool) string {
 	return net.JoinHostPort(host, port)
 }
 
-// fail describes a failed step; if the handshake's context has ended, that
-// is the failure, whatever error it caused.
+// fail describes a failed step; if the handshake's time is up or its
+// context has ended, that is the failure, whatever error it caused.
 func (d *dialer) fail(step string, err error) error {
-	if d.ctx.Err() != nil {
+	if d.expired(err) {
 		err = d.ctxErr()
 	}
 	return fmt.Errorf("websocket: dial %s: %s: %w", d.u, step, err)
+}
+
+// expired reports whether the handshake has ended by its deadline or its
+// context, given err, the error of the step that failed.
+func (d *dialer) expired(err error) bool {
+	return d.ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(d.deadline)
 }
 
 // readFailed describes a response that could not be read: an I/O error
@@ -437,7 +529,7 @@ func (d *dialer) fail(step string, err error) error {
 // server's.
 func (d *dialer) readFailed(lr *limitedReader, step, from string, err error) error {
 	switch {
-	case d.ctx.Err() != nil:
+	case d.expired(lr.err):
 		return d.fail(step, err)
 	case lr.err == errResponseTooLarge:
 		return &HandshakeError{Reason: "response headers" + from + " longer than " + strconv.Itoa(maxResponseHeaderBytes) + " bytes"}
@@ -449,11 +541,14 @@ func (d *dialer) readFailed(lr *limitedReader, step, from string, err error) err
 	return &HandshakeError{Reason: "malformed response" + from + ": " + err.Error()}
 }
 
-// ctxErr is the error of a handshake whose context ended: the caller's
-// context's error, or else the handshake timeout.
+// ctxErr is the error of a handshake whose time is up or whose context
+// ended: the context's error, or else the handshake timeout.
 func (d *dialer) ctxErr() error {
-	if err := d.parent.Err(); err != nil {
+	if err := d.ctx.Err(); err != nil {
 		return err
+	}
+	if d.ctxFirst {
+		return context.DeadlineExceeded // the context's timer has yet to fire
 	}
 	return &timeoutError{d.o.HandshakeTimeout}
 }

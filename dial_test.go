@@ -23,6 +23,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -1099,3 +1100,64 @@ func TestDialAbort(t *testing.T) {
 		}
 	}
 }
+
+// TestDialDeadlines: the handshake ends at ctx's deadline when it comes
+// before the timeout, with ctx's error; and at the timeout on a connection
+// that does not support deadlines, which Dial then closes itself.
+func TestDialDeadlines(t *testing.T) {
+	srv := startRawServer(t, func(c net.Conn) {
+		readUpgradeRequest(c) // and never answer
+		waitClosed(c)
+	})
+	u := "ws://" + srv.addr() + "/"
+
+	t.Run("ctx first", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, _, err := Dial(ctx, u, &Options{HandshakeTimeout: time.Hour})
+		var te *timeoutError
+		if !errors.Is(err, context.DeadlineExceeded) || errors.As(err, &te) {
+			t.Errorf("Dial error %v, want ctx's context.DeadlineExceeded", err)
+		}
+		if d := time.Since(start); d > testWait/2 {
+			t.Errorf("Dial took %v", d)
+		}
+	})
+
+	t.Run("no deadlines", func(t *testing.T) {
+		conns := make(chan *noDeadlineConn, 1)
+		opts := &Options{
+			HandshakeTimeout: 100 * time.Millisecond,
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+				nc := &noDeadlineConn{Conn: c}
+				conns <- nc
+				return nc, err
+			},
+		}
+		_, _, err := Dial(context.Background(), u, opts)
+		var ne net.Error
+		if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() || !strings.Contains(err.Error(), "100ms") {
+			t.Errorf("Dial error %v, want the handshake timeout", err)
+		}
+		if nc := <-conns; !nc.closed.Load() {
+			t.Error("the connection was not closed")
+		}
+	})
+}
+
+// noDeadlineConn is a connection whose deadlines cannot be set.
+type noDeadlineConn struct {
+	net.Conn
+	closed atomic.Bool
+}
+
+func (c *noDeadlineConn) Close() error {
+	c.closed.Store(true)
+	return c.Conn.Close()
+}
+
+func (c *noDeadlineConn) SetDeadline(time.Time) error      { return errors.ErrUnsupported }
+func (c *noDeadlineConn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }
+func (c *noDeadlineConn) SetWriteDeadline(time.Time) error { return errors.ErrUnsupported }

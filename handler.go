@@ -1,8 +1,10 @@
 package websocket
 
 import (
+	"bufio"
 	"context"
 	"log"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"time"
@@ -33,30 +35,37 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		return nil, &HandshakeError{Reason: "hijack: " + err.Error()}
 	}
 
-	// The server's read timeouts no longer apply; the handshake's own does.
-	nc.SetDeadline(time.Time{})
-	nc.SetWriteDeadline(time.Now().Add(o.HandshakeTimeout))
-	bw := brw.Writer
-	bw.Reset(nc)
-	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ")
-	bw.WriteString(acceptKey(r.Header.Get("Sec-WebSocket-Key")))
-	if subprotocol != "" {
-		bw.WriteString("\r\nSec-WebSocket-Protocol: ")
-		bw.WriteString(subprotocol)
-	}
-	bw.WriteString("\r\n")
-	if extra := w.Header(); len(extra) > 0 {
-		// Headers the handler set, such as Set-Cookie; never the
-		// handshake's own.
-		extra.WriteSubset(bw, responseHandshakeHeaders)
-	}
-	bw.WriteString("\r\n")
-	if err := bw.Flush(); err != nil {
+	// The server's timeouts no longer apply; the handshake's own bounds
+	// the write (nothing reads meanwhile), and then none.
+	nc.SetDeadline(time.Now().Add(o.HandshakeTimeout))
+	if err := writeSwitching(nc, brw.Writer, r.Header[hdrKey][0], subprotocol, w.Header()); err != nil {
 		nc.Close()
 		return nil, &HandshakeError{Reason: "writing the response: " + err.Error()}
 	}
-	nc.SetWriteDeadline(time.Time{})
+	nc.SetDeadline(time.Time{})
 	return newConn(nc, bufferedBytes(brw.Reader), false, o, subprotocol, r), nil
+}
+
+// writeSwitching writes the 101 response to nc through bw, the hijacked
+// connection's writer, whose buffer it reuses: the status line and the
+// handshake's headers in one append, then any headers the handler set
+// (such as Set-Cookie), never the handshake's own.
+func writeSwitching(nc net.Conn, bw *bufio.Writer, key, subprotocol string, extra http.Header) error {
+	bw.Reset(nc)
+	b := bw.AvailableBuffer()
+	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	b = appendAcceptKey(b, key)
+	if subprotocol != "" {
+		b = append(b, "\r\nSec-WebSocket-Protocol: "...)
+		b = append(b, subprotocol...)
+	}
+	b = append(b, "\r\n"...)
+	bw.Write(b)
+	if len(extra) > 0 {
+		extra.WriteSubset(bw, responseHandshakeHeaders)
+	}
+	bw.WriteString("\r\n")
+	return bw.Flush()
 }
 
 // responseHandshakeHeaders are the response headers Upgrade writes itself.

@@ -16,12 +16,16 @@ import (
 // RFC 6455 §1.3.
 const keyGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// acceptKey returns the Sec-WebSocket-Accept value for a client key:
-// base64(SHA-1(key + GUID)), RFC 6455 §4.2.2.
-func acceptKey(key string) string {
-	var b [64]byte
+// acceptKeyLen is the length of a Sec-WebSocket-Accept value: a SHA-1 sum
+// in base64.
+const acceptKeyLen = 28
+
+// appendAcceptKey appends the Sec-WebSocket-Accept value for a client key
+// to dst: base64(SHA-1(key + GUID)), RFC 6455 §4.2.2.
+func appendAcceptKey(dst []byte, key string) []byte {
+	var b [64]byte // a valid key and the GUID fit
 	sum := sha1.Sum(append(append(b[:0], key...), keyGUID...))
-	return base64.StdEncoding.EncodeToString(sum[:])
+	return base64.StdEncoding.AppendEncode(dst, sum[:])
 }
 
 // newChallengeKey returns a client's Sec-WebSocket-Key: 16 random bytes in
@@ -32,11 +36,27 @@ func newChallengeKey() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// headerHasToken reports whether a comma-separated header (all its lines)
-// holds token, compared case-insensitively, with only spaces and tabs
-// around it (RFC 9110 §5.6.1).
-func headerHasToken(h http.Header, name, token string) bool {
-	for _, v := range h.Values(name) {
+// The handshake's header names, in the canonical form that http.Header
+// keys have once net/http or Dial has parsed them. Indexing a header with
+// them directly, rather than with Header.Get or Values, skips the
+// canonicalization that costs an allocation for mixed-case names such as
+// "Sec-WebSocket-Key".
+const (
+	hdrConnection = "Connection"
+	hdrUpgrade    = "Upgrade"
+	hdrOrigin     = "Origin"
+	hdrKey        = "Sec-Websocket-Key"
+	hdrVersion    = "Sec-Websocket-Version"
+	hdrAccept     = "Sec-Websocket-Accept"
+	hdrProtocol   = "Sec-Websocket-Protocol"
+	hdrExtensions = "Sec-Websocket-Extensions"
+)
+
+// headerHasToken reports whether the values of a comma-separated header
+// (all its lines) hold token, compared case-insensitively, with only
+// spaces and tabs around it (RFC 9110 §5.6.1).
+func headerHasToken(values []string, token string) bool {
+	for _, v := range values {
 		for v != "" {
 			var t string
 			t, v, _ = strings.Cut(v, ",")
@@ -48,10 +68,11 @@ func headerHasToken(h http.Header, name, token string) bool {
 	return false
 }
 
-// headerTokens returns the comma-separated tokens of a header, in order.
-func headerTokens(h http.Header, name string) []string {
+// headerTokens returns the comma-separated tokens of a header's values, in
+// order.
+func headerTokens(values []string) []string {
 	var tokens []string
-	for _, v := range h.Values(name) {
+	for _, v := range values {
 		for _, t := range strings.Split(v, ",") {
 			if t = strings.Trim(t, " \t"); t != "" {
 				tokens = append(tokens, t)
@@ -66,50 +87,53 @@ func headerTokens(h http.Header, name string) []string {
 // token "websocket". Whether the rest of the handshake is valid is for
 // Upgrade to say.
 func IsWebSocket(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") &&
-		headerHasToken(r.Header, "Upgrade", "websocket")
+	return headerHasToken(r.Header[hdrConnection], "upgrade") &&
+		headerHasToken(r.Header[hdrUpgrade], "websocket")
 }
 
 // checkRequest applies the server's rules of RFC 6455 §4.2.1 and the
 // origin policy to an upgrade request.
 func checkRequest(r *http.Request, o *Options) *HandshakeError {
-	switch {
+	h := r.Header
+	switch version := h[hdrVersion]; {
 	case r.Method != http.MethodGet:
 		return &HandshakeError{http.StatusMethodNotAllowed, "method " + r.Method + " is not GET"}
 	case !r.ProtoAtLeast(1, 1) || r.ProtoMajor != 1:
 		return &HandshakeError{http.StatusBadRequest, r.Proto + " cannot be upgraded; HTTP/1.1 is required"}
-	case !headerHasToken(r.Header, "Connection", "upgrade"):
+	case !headerHasToken(h[hdrConnection], "upgrade"):
 		return &HandshakeError{http.StatusBadRequest, `Connection header lacks the "upgrade" token`}
-	case !headerHasToken(r.Header, "Upgrade", "websocket"):
+	case !headerHasToken(h[hdrUpgrade], "websocket"):
 		return &HandshakeError{http.StatusBadRequest, `Upgrade header lacks the "websocket" token`}
-	case len(r.Header.Values("Sec-WebSocket-Version")) != 1 || r.Header.Get("Sec-WebSocket-Version") != "13":
+	case len(version) != 1 || version[0] != "13":
 		return &HandshakeError{http.StatusUpgradeRequired, "Sec-WebSocket-Version must be 13"}
 	}
-	keys := r.Header.Values("Sec-WebSocket-Key")
-	if len(keys) != 1 || !validKey(keys[0]) {
+	if keys := h[hdrKey]; len(keys) != 1 || !validKey(keys[0]) {
 		return &HandshakeError{http.StatusBadRequest, "Sec-WebSocket-Key must be one base64 value of 16 bytes"}
 	}
-	if err := checkOrigin(r, o); err != nil {
-		return err
-	}
-	return nil
+	return checkOrigin(r, o)
 }
+
+// strictBase64 is base64.StdEncoding refusing non-zero padding bits, made
+// once: Strict returns a new *Encoding each time it is called.
+var strictBase64 = base64.StdEncoding.Strict()
 
 // validKey reports whether key is the base64 encoding of 16 bytes.
 func validKey(key string) bool {
 	if len(key) != 24 {
 		return false
 	}
-	b, err := base64.StdEncoding.Strict().DecodeString(key)
-	return err == nil && len(b) == 16
+	var b [18]byte // base64.StdEncoding.DecodedLen(24)
+	n, err := strictBase64.Decode(b[:], []byte(key))
+	return err == nil && n == 16
 }
 
 // checkOrigin applies the origin policy described at Options.OriginPatterns.
 func checkOrigin(r *http.Request, o *Options) *HandshakeError {
-	origin := r.Header.Get("Origin")
-	if origin == "" || o.InsecureSkipOriginCheck {
+	origins := r.Header[hdrOrigin]
+	if len(origins) == 0 || origins[0] == "" || o.InsecureSkipOriginCheck {
 		return nil
 	}
+	origin := origins[0]
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" {
 		return &HandshakeError{http.StatusForbidden, "Origin " + quote(origin) + " is not a URL"}
@@ -135,21 +159,41 @@ func quote(s string) string {
 
 // selectSubprotocol returns the first of the server's subprotocols that the
 // client offered: the server's preference order decides, not the client's.
+// Subprotocols compare exactly, case included.
 func selectSubprotocol(r *http.Request, server []string) string {
-	offered := headerTokens(r.Header, "Sec-WebSocket-Protocol")
+	offered := r.Header[hdrProtocol]
+	if len(offered) == 0 {
+		return ""
+	}
 	for _, s := range server {
-		for _, c := range offered {
-			if s == c {
-				return s
-			}
+		if s != "" && offers(offered, s) {
+			return s
 		}
 	}
 	return ""
 }
 
+// offers reports whether the comma-separated values hold token exactly.
+func offers(values []string, token string) bool {
+	for _, v := range values {
+		for v != "" {
+			var t string
+			t, v, _ = strings.Cut(v, ",")
+			if strings.Trim(t, " \t") == token {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // bufferedBytes returns a copy of what br has read past the handshake, so
-// that the bufio.Reader, and whatever holds on to it, can be let go.
+// that the bufio.Reader, and whatever holds on to it, can be let go; nil
+// when there is nothing, the usual case.
 func bufferedBytes(br *bufio.Reader) []byte {
+	if br.Buffered() == 0 {
+		return nil
+	}
 	b, _ := br.Peek(br.Buffered())
 	return bytes.Clone(b)
 }

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -9,8 +10,8 @@ import (
 
 func TestAcceptKeyRFCExample(t *testing.T) {
 	// RFC 6455 §1.3.
-	if got, want := acceptKey("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="; got != want {
-		t.Errorf("acceptKey = %q, want %q", got, want)
+	if got, want := string(appendAcceptKey(nil, "dGhlIHNhbXBsZSBub25jZQ==")), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="; got != want {
+		t.Errorf("appendAcceptKey = %q, want %q", got, want)
 	}
 }
 
@@ -124,5 +125,44 @@ func TestIsWebSocket(t *testing.T) {
 	}
 	if IsWebSocket(httptest.NewRequest(http.MethodGet, "/", nil)) {
 		t.Error("IsWebSocket(plain GET) = true")
+	}
+}
+
+// TestHandshakeAllocations: checking an upgrade request without Origin
+// (whose URL parses with an allocation), selecting its subprotocol and
+// computing the accept key allocate nothing, and a plain
+// 101 response parses with one allocation for its strings, its Response,
+// its header map and the header's values.
+func TestHandshakeAllocations(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build")
+	}
+	r := upgradeRequest()
+	r.Header.Set("Sec-WebSocket-Protocol", "chat.v1, chat.v2")
+	o := (&Options{Subprotocols: []string{"chat.v2", "chat.v1"}}).withDefaults()
+	var accept []byte
+	if n := testing.AllocsPerRun(100, func() {
+		if herr := checkRequest(r, o); herr != nil {
+			t.Fatal(herr)
+		}
+		if p := selectSubprotocol(r, o.Subprotocols); p != "chat.v2" {
+			t.Fatalf("selected %q", p)
+		}
+		accept = appendAcceptKey(accept[:0], r.Header[hdrKey][0])
+	}); n != 0 {
+		t.Errorf("checking a request and computing its accept key: %v allocations, want 0", n)
+	}
+
+	const resp = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+	rd := strings.NewReader(resp)
+	br := bufio.NewReader(rd)
+	if n := testing.AllocsPerRun(100, func() {
+		rd.Reset(resp)
+		br.Reset(rd)
+		if readSwitching(br, r) == nil {
+			t.Fatal("readSwitching refused a plain 101")
+		}
+	}); n > 5 {
+		t.Errorf("readSwitching: %v allocations, want at most 5", n)
 	}
 }

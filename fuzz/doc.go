@@ -45,8 +45,9 @@
 //	go test ./fuzz -run='^$' -fuzz='^FuzzDialResponse$' -fuzztime=60s -parallel=2
 //
 // and, at the repository root, for the package's own targets
-// (FuzzParseHeader, FuzzUTF8Validator, FuzzMask, FuzzClosePayload,
-// FuzzServerStream, FuzzClientStream):
+// (FuzzParseHeader, FuzzUTF8Validator, FuzzMaskChunked, FuzzClosePayload,
+// FuzzServerStream, FuzzClientStream, and FuzzReadSwitching, which checks
+// Dial's parser of plain 101 responses against http.ReadResponse):
 //
 //	go test . -run='^$' -fuzz='^FuzzServerStream$' -fuzztime=60s -parallel=2
 //
