@@ -19,6 +19,9 @@ func (c *Conn) dropReason(err error) string {
 	if errors.Is(err, io.EOF) {
 		return "connection closed without a close frame"
 	}
+	if errors.Is(err, net.ErrClosed) {
+		return "connection closed by this side without a closing handshake"
+	}
 	return err.Error()
 }
 
@@ -91,10 +94,16 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	if err := checkCloseArgs(code, reason); err != nil {
 		return err
 	}
-	c.startReader() // to read the peer's answer
 	sent, err := c.sendClose(code, reason)
 	if sent && err == nil {
 		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+	}
+	// The peer's answer is read here if nothing else reads the socket.
+	if !c.readerStarted.Load() && c.readMu.TryLock() {
+		c.readToEnd()
+		c.readMu.Unlock()
+	} else {
+		c.startReader()
 	}
 	<-c.done
 	if !sent {

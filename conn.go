@@ -114,6 +114,12 @@ func (c *Conn) startReader() {
 func (c *Conn) run() {
 	c.readMu.Lock()
 	defer c.readMu.Unlock()
+	c.readToEnd()
+}
+
+// readToEnd queues messages until the connection ends. The caller holds
+// c.readMu.
+func (c *Conn) readToEnd() {
 	for !c.ended() {
 		m, err := c.readMessage()
 		if err != nil {
