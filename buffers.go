@@ -45,13 +45,14 @@ func bufferPool(size int) *sync.Pool {
 	return p.(*sync.Pool)
 }
 
-func newReadBuffer(src io.Reader, size int, pending []byte) *readBuffer {
+// init readies b to read src, starting with pending: bytes read from src
+// already.
+func (b *readBuffer) init(src io.Reader, size int, pending []byte) {
 	size = max(size, firstReadSize)
-	b := &readBuffer{src: src, size: size, pool: bufferPool(size)}
+	*b = readBuffer{src: src, size: size, pool: bufferPool(size)}
 	if len(pending) > 0 {
 		b.buf, b.w = pending, len(pending) // not from the pool: release drops it
 	}
-	return b
 }
 
 func (b *readBuffer) buffered() int { return b.w - b.r }

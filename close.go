@@ -43,7 +43,7 @@ func (c *Conn) drain(halfClose bool) {
 		cw.CloseWrite()
 	}
 	c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
-	io.Copy(io.Discard, c.rb)
+	io.Copy(io.Discard, &c.rb)
 }
 
 func (c *Conn) finish(ce *CloseError) {

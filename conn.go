@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -37,7 +36,7 @@ import (
 // only when asked.
 type Conn struct {
 	nc          net.Conn
-	rb          *readBuffer
+	rb          readBuffer
 	client      bool
 	opts        *Options
 	subprotocol string
@@ -79,13 +78,13 @@ type Conn struct {
 func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol string, req *http.Request) *Conn {
 	c := &Conn{
 		nc:          nc,
-		rb:          newReadBuffer(nc, o.ReadBufferSize, pending),
 		client:      client,
 		opts:        o,
 		subprotocol: subprotocol,
 		closing:     make(chan struct{}),
 		done:        make(chan struct{}),
 	}
+	c.rb.init(nc, o.ReadBufferSize, pending)
 	if req != nil {
 		// The request's context outlives the HTTP handler, which may
 		// return, and ends with the connection.
@@ -134,19 +133,19 @@ func (c *Conn) readToEnd() {
 // releases everything. The caller holds c.readMu.
 func (c *Conn) end(err error) {
 	var ce *CloseError
-	var pe *protocolError
-	switch {
-	case errors.As(err, &ce): // the peer's close frame
+	switch e := err.(type) { // as readMessage returns them, never wrapped
+	case *CloseError: // the peer's close frame
+		ce = e
 		c.awaitConsumer()
 		c.sendClose(ce.Code, ce.Reason) // the reply, if we had not sent ours
 		if c.client {
 			// RFC 6455 §7.1.1: the server closes TCP first.
 			c.drain(false)
 		}
-	case errors.As(err, &pe): // the peer broke the protocol
-		ce = &CloseError{Code: pe.code, Reason: pe.msg}
+	case *protocolError: // the peer broke the protocol
+		ce = &CloseError{Code: e.code, Reason: e.msg}
 		c.awaitConsumer()
-		c.sendClose(pe.code, pe.msg)
+		c.sendClose(e.code, e.msg)
 		c.drain(true)
 	default:
 		ce = &CloseError{Code: CloseAbnormalClosure, Reason: c.dropReason(err)}
