@@ -3,11 +3,10 @@
 //
 // Its model is Django's dwebsocket: a handler either accepts WebSocket,
 // serving plain HTTP and WebSocket on one URL, or requires it; and a
-// connection is a mailbox. A goroutine owned by the connection reads the
-// socket, answers pings, handles the closing handshake and parks whole
-// messages in a bounded queue. The application waits for a message (Wait,
+// connection is a mailbox. The application waits for a message (Wait,
 // WaitContext, the Messages iterator), polls for one (Read, HasMessages,
-// CountMessages), and sends whole messages back (Send, SendText).
+// CountMessages), and sends whole messages back (Send, SendText); the
+// connection answers pings and handles the closing handshake itself.
 //
 //	http.Handle("/echo", websocket.Require(func(ws *websocket.Conn, r *http.Request) {
 //		for m := range ws.Messages() { // ends when the peer closes
@@ -29,6 +28,18 @@
 // may call Send, SendText, Wait, Read, Ping and CloseWith at once. Each
 // message is written as one frame, never interleaved with another. There is
 // no one-reader-one-writer rule to keep.
+//
+// Who reads the socket depends on what the application asks for. A Wait
+// (or the Messages iterator) reads it itself while nothing else does, so a
+// message goes from the socket to the application with no goroutine
+// hand-off, and an idle connection costs one goroutine: the handler's. The
+// calls that need the socket read while the application is not waiting
+// (Read, HasMessages, CountMessages, WaitContext, WaitTimeout, Ping, Done,
+// Err, a keepalive ping, a second Wait at once) start a reader goroutine
+// that owns the socket from then on and queues messages in the mailbox.
+// Send starts nothing: a connection only ever sent on, as with other
+// libraries, answers no pings and learns of the peer's close when a write
+// fails; call Done to have it read.
 //
 // # Limits and defaults
 //
