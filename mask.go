@@ -3,65 +3,19 @@ package websocket
 import (
 	"crypto/rand"
 	"encoding/binary"
-	"math/bits"
 	mrand "math/rand/v2"
 	"sync"
+
+	"github.com/zerows/websocket/internal/mask"
 )
 
 // maskBytes XORs b in place with the masking key as described in
 // RFC 6455 §5.3: b[i] ^= key[(pos+i)%4]. pos is the offset (mod 4) of
 // b[0] within the frame payload, and the returned value is the pos to pass
 // for the bytes that follow b, so a payload can be masked in chunks.
-// Masking and unmasking are the same operation.
-func maskBytes(b []byte, key [4]byte, pos int) int {
-	if useAVX2 {
-		return maskAsm(b, key, pos)
-	}
-	return maskGeneric(b, key, pos)
-}
-
-// rotateKey returns key as a little-endian uint32 rotated so that its low
-// byte is the key byte that applies to payload offset pos. Read as
-// little-endian words, the masking pattern from pos on is this value
-// repeated, which is what lets maskGeneric XOR whole words.
-func rotateKey(key [4]byte, pos int) uint32 {
-	return bits.RotateLeft32(binary.LittleEndian.Uint32(key[:]), -8*(pos&3))
-}
-
-// maskGeneric is the portable implementation of maskBytes. It works a
-// 64-bit word at a time (32 bytes per loop iteration) and finishes the last
-// few bytes one at a time. The re-slicing is there so the compiler can prove
-// every index in range and drop the bounds checks.
-func maskGeneric(b []byte, key [4]byte, pos int) int {
-	next := (pos + len(b)) & 3
-	k32 := rotateKey(key, pos)
-	k := uint64(k32)<<32 | uint64(k32)
-	for len(b) >= 32 {
-		w := b[:32:32]
-		binary.LittleEndian.PutUint64(w[0:8], binary.LittleEndian.Uint64(w[0:8])^k)
-		binary.LittleEndian.PutUint64(w[8:16], binary.LittleEndian.Uint64(w[8:16])^k)
-		binary.LittleEndian.PutUint64(w[16:24], binary.LittleEndian.Uint64(w[16:24])^k)
-		binary.LittleEndian.PutUint64(w[24:32], binary.LittleEndian.Uint64(w[24:32])^k)
-		b = b[32:]
-	}
-	for len(b) >= 8 {
-		w := b[:8:8]
-		binary.LittleEndian.PutUint64(w, binary.LittleEndian.Uint64(w)^k)
-		b = b[8:]
-	}
-	if len(b) >= 4 {
-		w := b[:4:4]
-		binary.LittleEndian.PutUint32(w, binary.LittleEndian.Uint32(w)^k32)
-		b = b[4:]
-	}
-	// Every step above consumed a multiple of 4 bytes, so k32's low byte
-	// still belongs to b[0].
-	for i := range b {
-		b[i] ^= byte(k32)
-		k32 >>= 8
-	}
-	return next
-}
+// Masking and unmasking are the same operation. The kernels, tests and
+// benchmarks live in internal/mask.
+func maskBytes(b []byte, key [4]byte, pos int) int { return mask.Bytes(b, key, pos) }
 
 // maskKeySource hands out masking keys for client-to-server frames.
 // RFC 6455 §5.3 and §10.3 require each frame's key to be freshly chosen and
