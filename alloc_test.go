@@ -80,18 +80,21 @@ func TestReceiveAllocations(t *testing.T) {
 	if testing.Short() || raceEnabled {
 		t.Skip("allocation counts need a normal build")
 	}
-	for _, recycle := range []bool{false, true} {
-		for _, size := range []int{16, 1024, 16 << 10} {
-			allocs, perMsgBytes := receiveAllocations(t, size, recycle)
-			wantAllocs, wantBytes := 1.05, float64(size+64)
-			if recycle {
-				// Nearly none: a reader that runs ahead of a slowed-down
-				// consumer may still need a fresh buffer now and then.
-				wantAllocs, wantBytes = 0.25, float64(size)/4+64
-			}
-			if allocs > wantAllocs || perMsgBytes > wantBytes {
-				t.Errorf("size %d, recycle %v: %.2f allocations and %.0f bytes per message, want at most %.2f and %.0f",
-					size, recycle, allocs, perMsgBytes, wantAllocs, wantBytes)
+	for _, reader := range []bool{false, true} {
+		for _, recycle := range []bool{false, true} {
+			for _, size := range []int{16, 1024, 16 << 10} {
+				allocs, perMsgBytes := receiveAllocations(t, size, recycle, reader)
+				wantAllocs, wantBytes := 1.05, float64(size+64)
+				if recycle {
+					// Nearly none: a reader goroutine that runs ahead of
+					// a slowed-down consumer may still need a fresh
+					// buffer now and then.
+					wantAllocs, wantBytes = 0.25, float64(size)/4+64
+				}
+				if allocs > wantAllocs || perMsgBytes > wantBytes {
+					t.Errorf("size %d, recycle %v, reader goroutine %v: %.2f allocations and %.0f bytes per message, want at most %.2f and %.0f",
+						size, recycle, reader, allocs, perMsgBytes, wantAllocs, wantBytes)
+				}
 			}
 		}
 	}
@@ -99,9 +102,10 @@ func TestReceiveAllocations(t *testing.T) {
 
 // receiveAllocations returns the allocations and bytes allocated per
 // message received, for messages of size bytes, given back with Recycle
-// or not. The first messages, while buffers, the goroutine and the
-// mailbox's ring come to be, are not counted.
-func receiveAllocations(t *testing.T, size int, recycle bool) (allocs, perMsgBytes float64) {
+// or not, read by Wait itself or by the reader goroutine. The first
+// messages, while buffers, the goroutine and the mailbox's ring come to be,
+// are not counted.
+func receiveAllocations(t *testing.T, size int, recycle, reader bool) (allocs, perMsgBytes float64) {
 	const warmup, count = 2 * DefaultMailboxMessages, 2000
 	var stream []byte
 	for i := range warmup + count {
@@ -113,6 +117,9 @@ func receiveAllocations(t *testing.T, size int, recycle bool) (allocs, perMsgByt
 	}
 	nc := &streamConn{newSinkConn(), bytes.NewReader(stream)}
 	c := newConn(nc, nil, false, (*Options)(nil).withDefaults(), "", nil)
+	if reader {
+		c.startReader()
+	}
 	var before, after runtime.MemStats
 	for i := range warmup + count {
 		if i == warmup {

@@ -355,4 +355,11 @@ func (c *Conn) Messages() iter.Seq[Message] {
 // many messages and are done with each before taking the next. m.Data, and
 // any slice of it, must not be used after Recycle. Calling it is optional:
 // without it every message is freshly allocated and the caller's forever.
-func (c *Conn) Recycle(m Message) { c.free.put(m.Data) }
+func (c *Conn) Recycle(m Message) {
+	if c.readMu.TryLock() {
+		c.free.putOwn(m.Data)
+		c.readMu.Unlock()
+		return
+	}
+	c.free.putShared(m.Data)
+}
