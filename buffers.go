@@ -57,6 +57,9 @@ func (b *readBuffer) init(src io.Reader, size int, pending []byte) {
 
 func (b *readBuffer) buffered() int { return b.w - b.r }
 
+// unread returns the buffered bytes, valid until the next call.
+func (b *readBuffer) unread() []byte { return b.buf[b.r:b.w] }
+
 // release gives the buffer back once everything in it has been read.
 func (b *readBuffer) release() {
 	if b.r < b.w || b.buf == nil {

@@ -64,15 +64,21 @@ func (c *Conn) readMessage() (Message, error) {
 
 // readHeader reads one frame header.
 func (c *Conn) readHeader() (header, error) {
+	// Mostly the whole header is buffered already.
+	h, n, err := parseHeader(c.rb.unread())
+	if err != errShortHeader {
+		c.rb.discard(int64(n))
+		return h, err
+	}
 	b, err := c.rb.peek(2)
 	if err != nil {
 		return header{}, err
 	}
-	n := headerLen(b[1])
+	n = headerLen(b[1])
 	if b, err = c.rb.peek(n); err != nil {
 		return header{}, unexpectedEOF(err)
 	}
-	h, _, err := parseHeader(b)
+	h, _, err = parseHeader(b)
 	c.rb.discard(int64(n))
 	return h, err
 }
