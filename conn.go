@@ -164,14 +164,16 @@ func (c *Conn) ended() bool {
 }
 
 // Done returns a channel that is closed once the connection is closed and
-// its resources released.
+// its resources released. It starts the reader goroutine, so that the end
+// is seen even if the application never waits for a message.
 func (c *Conn) Done() <-chan struct{} {
 	c.startReader()
 	return c.done
 }
 
 // Err returns nil while the connection is open, and then the *CloseError
-// that says how it ended.
+// that says how it ended. Like Done, it starts the reader goroutine while
+// the connection is open.
 func (c *Conn) Err() error {
 	if ce := c.err.Load(); ce != nil {
 		return ce
