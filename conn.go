@@ -88,7 +88,9 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 	if req != nil {
 		// The request's context outlives the HTTP handler, which may
 		// return, and ends with the connection.
-		c.req = req.WithContext(connContext{req.Context(), c})
+		// WithoutCancel hides the exchange's own cancellation from
+		// context.Cause as well.
+		c.req = req.WithContext(connContext{context.WithoutCancel(req.Context()), c})
 	}
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
 	c.free.maxN, c.free.maxBytes = o.MailboxMessages, o.MailboxBytes

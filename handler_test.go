@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -185,13 +186,23 @@ func TestHandlerPanicClosesWith1011(t *testing.T) {
 // lives as long as the connection, not the HTTP exchange.
 func TestRequestContextEndsWithConnection(t *testing.T) {
 	ctxErr := make(chan error, 2)
-	srv := httptest.NewServer(Require(func(ws *Conn, r *http.Request) {
-		ctxErr <- r.Context().Err() // still open
+	exchange := make(chan context.Context, 1) // the HTTP exchange's own context
+	h := Require(func(ws *Conn, r *http.Request) {
+		<-(<-exchange).Done() // net/http is done with the exchange
+		if err := context.Cause(r.Context()); err != nil {
+			ctxErr <- err
+		} else {
+			ctxErr <- r.Context().Err() // still open
+		}
 		ws.Wait()
 		<-ws.Done()
 		<-r.Context().Done()
 		ctxErr <- r.Context().Err()
-	}, nil))
+	}, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		exchange <- r.Context()
+		h.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	p := dialRaw(t, srv.Listener.Addr().String())
 	if err := <-ctxErr; err != nil {
