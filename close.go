@@ -56,6 +56,9 @@ func (c *Conn) finish(ce *CloseError) {
 		c.keepalive.Stop()
 	}
 	c.mb.close()
+	if c.cancelReq != nil {
+		c.cancelReq()
+	}
 	close(c.done)
 }
 

@@ -40,7 +40,8 @@ type Conn struct {
 	client      bool
 	opts        *Options
 	subprotocol string
-	req         *http.Request // server side: the upgrade request, with a connContext
+	req         *http.Request      // server side: the upgrade request
+	cancelReq   context.CancelFunc // ends req's context
 
 	mb   mailbox
 	free freeList // buffers given back by Recycle
@@ -88,9 +89,8 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 	if req != nil {
 		// The request's context outlives the HTTP handler, which may
 		// return, and ends with the connection.
-		// WithoutCancel hides the exchange's own cancellation from
-		// context.Cause as well.
-		c.req = req.WithContext(connContext{context.WithoutCancel(req.Context()), c})
+		ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
+		c.req, c.cancelReq = req.WithContext(ctx), cancel
 	}
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
 	c.free.maxN, c.free.maxBytes = o.MailboxMessages, o.MailboxBytes
@@ -181,24 +181,6 @@ func (c *Conn) Err() error {
 		return ce
 	}
 	c.startReader()
-	return nil
-}
-
-// connContext is the context of a server connection's request: it has the
-// values of the HTTP request's context, and is done when the connection
-// is, not when the HTTP handler returns.
-type connContext struct {
-	context.Context // the HTTP request's, for its values
-	c               *Conn
-}
-
-func (x connContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (x connContext) Done() <-chan struct{}       { return x.c.done }
-
-func (x connContext) Err() error {
-	if x.c.ended() {
-		return context.Canceled
-	}
 	return nil
 }
 
