@@ -104,7 +104,7 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	// The peer's answer is read here if nothing else reads the socket.
 	if !c.readerStarted.Load() && c.readMu.TryLock() {
 		c.readToEnd()
-		c.readMu.Unlock()
+		c.unlockRead()
 	} else {
 		c.startReader()
 	}

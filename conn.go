@@ -18,7 +18,7 @@ import (
 // Conn's own and no hand-off between goroutines. The methods that need the
 // socket read while the application is not waiting (Read, CountMessages,
 // HasMessages, WaitContext, WaitTimeout, Ping, Done, Err, CloseWith, a
-// keepalive ping, or a second concurrent Wait) start a reader goroutine
+// keepalive pong not read in time, or a second concurrent Wait) start a reader goroutine
 // instead, which parks whole messages in a bounded mailbox for every Wait
 // and Read that follows, and runs until the connection ends. Send starts
 // nothing: a connection that is only ever sent on notices its end when a
@@ -64,10 +64,12 @@ type Conn struct {
 	keepalive *time.Timer // nil without keepalive
 	pongSeen  atomic.Bool
 	kaWaiting bool // a keepalive ping is out; touched by the timer func only
+	kaGrace   bool // the pong is given a second PongTimeout; timer func only
 
 	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
 	readerOnce    sync.Once
 	readerStarted atomic.Bool
+	readMuFree    chan struct{}          // signalled on unlocking readMu once a reader goroutine waits for it
 	cause         atomic.Pointer[string] // why this side dropped the connection, if it did
 	err           atomic.Pointer[CloseError]
 	done          chan struct{}
@@ -105,15 +107,29 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 func (c *Conn) startReader() {
 	c.readerOnce.Do(func() {
 		c.mb.open()
+		c.readMuFree = make(chan struct{}, 1)
 		c.readerStarted.Store(true)
 		go c.run()
 	})
 }
 
+// unlockRead unlocks c.readMu, and wakes the reader goroutine if it waits
+// for it.
+func (c *Conn) unlockRead() {
+	c.readMu.Unlock()
+	if c.readerStarted.Load() {
+		signal(c.readMuFree)
+	}
+}
+
 // run is the reader goroutine: it queues messages until the connection
 // ends.
 func (c *Conn) run() {
-	c.readMu.Lock()
+	// Not readMu.Lock: a goroutine blocked on a channel is one that
+	// testing/synctest knows to be waiting, so a fake clock can advance.
+	for !c.readMu.TryLock() {
+		<-c.readMuFree
+	}
 	defer c.readMu.Unlock()
 	c.readToEnd()
 }

@@ -35,7 +35,8 @@
 // hand-off, and an idle connection costs one goroutine: the handler's. The
 // calls that need the socket read while the application is not waiting
 // (Read, HasMessages, CountMessages, WaitContext, WaitTimeout, Ping, Done,
-// Err, a keepalive ping, a second Wait at once) start a reader goroutine
+// Err, a keepalive pong not read in time, a second Wait at once) start a
+// reader goroutine
 // that owns the socket from then on and queues messages in the mailbox.
 // Send starts nothing: a connection only ever sent on, as with other
 // libraries, answers no pings and learns of the peer's close when a write

@@ -270,7 +270,7 @@ func (c *Conn) Wait() (Message, error) {
 	// message is read here, unless another Wait is reading already.
 	if !c.readerStarted.Load() && c.readMu.TryLock() {
 		if c.ended() { // a reader came and went: see the mailbox
-			c.readMu.Unlock()
+			c.unlockRead()
 			return c.WaitContext(context.Background())
 		}
 		// An idle connection waits for its next bytes here, shallow in
@@ -282,10 +282,10 @@ func (c *Conn) Wait() (Message, error) {
 		}
 		if err != nil {
 			c.end(err)
-			c.readMu.Unlock()
+			c.unlockRead()
 			return Message{}, c.Err()
 		}
-		c.readMu.Unlock()
+		c.unlockRead()
 		return m, nil
 	}
 	return c.WaitContext(context.Background())
@@ -358,7 +358,7 @@ func (c *Conn) Messages() iter.Seq[Message] {
 func (c *Conn) Recycle(m Message) {
 	if c.readMu.TryLock() {
 		c.free.putOwn(m.Data)
-		c.readMu.Unlock()
+		c.unlockRead()
 		return
 	}
 	c.free.putShared(m.Data)

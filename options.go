@@ -87,11 +87,12 @@ type Options struct {
 	// PingInterval turns on keepalive: a ping is sent after this long, and
 	// then again each time the interval passes. If no pong arrives within
 	// PongTimeout of a ping, the connection is dropped and Err reports
-	// CloseAbnormalClosure. Keepalive starts the reader goroutine (see
-	// Conn), which reads pongs while the application does other things;
-	// held back by a full mailbox it reads none, so an application that
-	// stops reading is dropped too. Zero means no keepalive: most servers
-	// behind proxies want one (30 s is common).
+	// CloseAbnormalClosure. A Wait in progress reads the pongs; if none
+	// was read in time on a connection that has no reader goroutine (see
+	// Conn), one is started and has one more PongTimeout to read it. A
+	// reader held back by a full mailbox reads no pong, so an application
+	// that stops reading is dropped too. Zero means no keepalive: most
+	// servers behind proxies want one (30 s is common).
 	PingInterval time.Duration
 
 	// PongTimeout is how long keepalive waits for a pong. Zero means

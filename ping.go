@@ -106,15 +106,25 @@ func (c *Conn) pongArrived(p []byte) {
 }
 
 // keepaliveTick runs on the keepalive timer: it alternates between sending
-// a ping and, PongTimeout later, checking that a pong came back.
+// a ping and, PongTimeout later, checking that a pong came back. It starts
+// no reader goroutine while pongs come back: an application blocked in
+// Wait reads them itself.
 func (c *Conn) keepaliveTick() {
 	if !c.kaWaiting {
-		c.startReader() // to read the pong
 		c.pongSeen.Store(false)
 		if writeFrame(c, opPing, []byte(nil)) != nil {
 			return // closing or closed
 		}
-		c.kaWaiting = true
+		c.kaWaiting, c.kaGrace = true, false
+		c.keepalive.Reset(c.opts.PongTimeout)
+		return
+	}
+	if !c.pongSeen.Load() && !c.readerStarted.Load() && !c.kaGrace {
+		// Only Wait reads this connection, and the application may not
+		// have been waiting: the pong may be unread. The reader goroutine
+		// reads from now on, and has one more PongTimeout to find it.
+		c.kaGrace = true
+		c.startReader()
 		c.keepalive.Reset(c.opts.PongTimeout)
 		return
 	}

@@ -115,6 +115,50 @@ func TestKeepalive(t *testing.T) {
 	})
 }
 
+// TestKeepaliveReadByWait: pongs read by an application blocked in Wait
+// keep the connection open without a reader goroutine. A pong missing
+// while only Wait reads starts one and gets one more PongTimeout.
+func TestKeepaliveReadByWait(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := net.Pipe()
+		defer b.Close()
+		o := &Options{PingInterval: 30 * time.Second, PongTimeout: 10 * time.Second}
+		c := newConn(a, nil, false, o.withDefaults(), "", nil)
+		waitErr := make(chan error, 1)
+		go func() {
+			_, err := c.Wait()
+			waitErr <- err
+		}()
+		p := &rawPeer{t: t, nc: b, br: bufioReader(b)}
+		for range 3 {
+			b0, payload, err := p.readFrame()
+			if err != nil || b0 != 0x89 {
+				t.Fatalf("frame %x %v, want ping", b0, err)
+			}
+			p.write(rawFrame(0x8a, testKey, payload))
+		}
+		synctest.Wait()
+		if c.readerStarted.Load() {
+			t.Fatal("a reader goroutine started though Wait read every pong")
+		}
+		if _, _, err := p.readFrame(); err != nil { // the fourth ping, unanswered
+			t.Fatal(err)
+		}
+		pinged := time.Now()
+		go io.Copy(io.Discard, b)
+		if err := <-waitErr; CloseStatus(err) != CloseAbnormalClosure {
+			t.Errorf("Wait = %v, want 1006", err)
+		}
+		<-c.Done()
+		if d := time.Since(pinged); d != 20*time.Second {
+			t.Errorf("dropped %v after the unanswered ping, want 20s", d)
+		}
+		if ce := c.Err().(*CloseError); !strings.Contains(ce.Reason, "no pong") {
+			t.Errorf("Err() = %v, want no pong", ce)
+		}
+	})
+}
+
 // TestWaitTimeoutOnFakeClock: WaitTimeout returns after exactly its
 // duration, and the next message still arrives.
 func TestWaitTimeoutOnFakeClock(t *testing.T) {
