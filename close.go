@@ -102,7 +102,7 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
 	}
 	// The peer's answer is read here if nothing else reads the socket.
-	if !c.readerStarted.Load() && c.readMu.TryLock() {
+	if c.lockReadHere() {
 		c.readToEnd()
 		c.unlockRead()
 	} else {

@@ -113,6 +113,13 @@ func (c *Conn) startReader() {
 	})
 }
 
+// lockReadHere reports whether the caller may read the socket itself: no
+// reader goroutine has started and no other Wait reads. On true, the
+// caller holds c.readMu and must call unlockRead.
+func (c *Conn) lockReadHere() bool {
+	return !c.readerStarted.Load() && c.readMu.TryLock()
+}
+
 // unlockRead unlocks c.readMu, and wakes the reader goroutine if it waits
 // for it.
 func (c *Conn) unlockRead() {

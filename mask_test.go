@@ -33,26 +33,6 @@ func TestMaskBytes(t *testing.T) {
 	}
 }
 
-// TestMaskRoundTrip checks that masking twice restores the payload, which
-// is how the server side unmasks.
-func TestMaskRoundTrip(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	payload := make([]byte, 4099)
-	for i := range payload {
-		payload[i] = byte(r.Uint32())
-	}
-	b := bytes.Clone(payload)
-	key := [4]byte{1, 2, 3, 4}
-	maskBytes(b, key, 3)
-	if bytes.Equal(b, payload) {
-		t.Fatal("masking left the payload unchanged")
-	}
-	maskBytes(b, key, 3)
-	if !bytes.Equal(b, payload) {
-		t.Fatal("masking twice did not restore the payload")
-	}
-}
-
 func TestMaskKeySourceDistinct(t *testing.T) {
 	var s maskKeySource
 	// 3000 keys span several 512-byte refills. Among n random 32-bit keys
