@@ -81,7 +81,9 @@ func (b *readBuffer) fill() error {
 		b.err = err
 		return nil
 	}
-	if b.r > 0 {
+	if b.bufp == nil {
+		b.adoptPending()
+	} else if b.r > 0 {
 		b.w = copy(b.buf, b.buf[b.r:b.w])
 		b.r = 0
 	}
@@ -96,6 +98,22 @@ func (b *readBuffer) fill() error {
 	}
 	b.err = err
 	return nil
+}
+
+// adoptPending moves the unread bytes that came with the handshake, which
+// lie in a slice with no room after them, into a pooled buffer that has
+// room for more: a frame may start in those bytes and end in the next read.
+func (b *readBuffer) adoptPending() {
+	bp := b.pool.Get().(*[]byte)
+	unread := b.buf[b.r:b.w]
+	if len(unread) > len(*bp) { // more than a buffer: keep them, with room
+		b.pool.Put(bp)
+		grown := make([]byte, 2*len(unread))
+		b.buf, b.r, b.w = grown, 0, copy(grown, unread)
+		return
+	}
+	b.buf, b.bufp = *bp, bp
+	b.r, b.w = 0, copy(b.buf, unread)
 }
 
 // await waits until at least one byte is buffered.
