@@ -12,6 +12,9 @@ func (c *Conn) dropReason(err error) string {
 	if s := c.cause.Load(); s != nil {
 		return *s
 	}
+	if c.stalled(err) {
+		return "no data from the peer for " + c.opts.StallTimeout.String() + " in the middle of a frame"
+	}
 	var ne net.Error
 	if c.isClosing() && errors.As(err, &ne) && ne.Timeout() {
 		return "no close frame from the peer within " + c.opts.CloseTimeout.String()
@@ -42,7 +45,7 @@ func (c *Conn) drain(halfClose bool) {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && halfClose {
 		cw.CloseWrite()
 	}
-	c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+	c.setReadDeadline(time.Now().Add(c.opts.CloseTimeout), true)
 	io.Copy(io.Discard, &c.rb)
 }
 
@@ -123,7 +126,7 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	}
 	sent, err := c.sendClose(code, reason)
 	if sent && err == nil {
-		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+		c.setReadDeadline(time.Now().Add(c.opts.CloseTimeout), true)
 	}
 	// The peer's answer is read here if nothing else reads the socket.
 	if c.lockReadHere() {

@@ -2,8 +2,10 @@ package websocket
 
 import (
 	"context"
+	"log"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +69,11 @@ type Conn struct {
 	kaGrace   bool // the pong is given a second PongTimeout; timer func only
 
 	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
+	inFrame       bool       // a frame's payload is being read; guarded by readMu
+	stallArmed    bool       // the read deadline is the stall bound; guarded by readMu
+	stallUntil    time.Time  // when the stall bound expires; guarded by readMu
+	dlMu          sync.Mutex // orders the setting of read deadlines
+	closeDeadline bool       // the closing handshake's read deadline is set; guarded by dlMu
 	readerOnce    sync.Once
 	readerStarted atomic.Bool
 	readMuFree    chan struct{}          // signalled on unlocking readMu once a reader goroutine waits for it
@@ -87,7 +94,7 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 		closing:     make(chan struct{}),
 		done:        make(chan struct{}),
 	}
-	c.rb.init(nc, o.ReadBufferSize, pending)
+	c.rb.init(socket{c}, o.ReadBufferSize, pending)
 	if req != nil {
 		// The request's context outlives the HTTP handler, which may
 		// return, and ends with the connection.
@@ -138,7 +145,23 @@ func (c *Conn) run() {
 		<-c.readMuFree
 	}
 	defer c.readMu.Unlock()
+	defer c.recoverReader()
 	c.readToEnd()
+}
+
+// recoverReader keeps a panic on the reader goroutine, which no caller
+// could recover, from taking the process down: it is logged, as net/http
+// logs a handler's, and fails the connection with 1011.
+func (c *Conn) recoverReader() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	log.Printf("websocket: panic reading from %v: %v\n%s", c.nc.RemoteAddr(), p, debug.Stack())
+	if !c.ended() { // the read state may be broken: read no more
+		c.sendClose(CloseInternalServerErr, "internal error")
+		c.finish(&CloseError{Code: CloseInternalServerErr, Reason: "internal error"})
+	}
 }
 
 // readToEnd queues messages until the connection ends. The caller holds

@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -23,22 +24,26 @@ type freeList struct {
 	shared bufStack
 }
 
-// get returns a buffer of length n: a recycled one if one is large enough,
-// else a new one. The caller holds the Conn's readMu.
-func (f *freeList) get(n int) []byte {
-	if b, ok := f.own.pop(n); ok {
-		return b
+// get returns an empty buffer for a payload of n bytes: a recycled one
+// whose capacity fits n, else nil, for the reader to grow as the payload
+// arrives. The caller holds the Conn's readMu.
+func (f *freeList) get(n int64) []byte {
+	if n == 0 || n > math.MaxInt/2 {
+		return nil
+	}
+	if b, ok := f.own.pop(int(n)); ok {
+		return b[:0]
 	}
 	if f.held.Load() > 0 {
 		f.mu.Lock()
-		b, ok := f.shared.pop(n)
+		b, ok := f.shared.pop(int(n))
 		f.held.Store(int32(len(f.shared.bufs)))
 		f.mu.Unlock()
 		if ok {
-			return b
+			return b[:0]
 		}
 	}
-	return make([]byte, n)
+	return nil
 }
 
 // putOwn keeps b for a later get, unless own is full. The caller holds the

@@ -30,6 +30,16 @@ const (
 	// side waits for the peer's close frame, and then for the peer to
 	// drop TCP, before dropping it itself.
 	DefaultCloseTimeout = 5 * time.Second
+	// DefaultWriteTimeout (30 s) bounds each write to the socket: a peer
+	// that stops reading cannot hold a sender, or the goroutine and
+	// buffers behind it, for longer. 30 s lets a 1 MiB message through a
+	// link as slow as 300 kbit/s.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultStallTimeout (30 s) bounds how long a frame that has begun
+	// may go without a byte arriving. Peers write frames whole, so a
+	// stall that long is a dead or hostile peer, whose connection is then
+	// dropped rather than held forever.
+	DefaultStallTimeout = 30 * time.Second
 	// DefaultBufferSize (4 KiB) is the read and write buffer size: one
 	// page, enough to batch small frames into one system call.
 	DefaultBufferSize = 4096
@@ -83,6 +93,22 @@ type Options struct {
 	// CloseTimeout bounds the closing handshake. Zero means
 	// DefaultCloseTimeout (5 s).
 	CloseTimeout time.Duration
+
+	// WriteTimeout bounds each write of a frame to the socket. A write
+	// that does not finish in time fails the connection, as a frame half
+	// written cannot be taken back: the send returns an error for which
+	// errors.Is(err, os.ErrDeadlineExceeded) holds, and the connection
+	// ends with CloseAbnormalClosure. Zero means DefaultWriteTimeout
+	// (30 s); a negative value means no bound. SendContext bounds one send
+	// by a context as well.
+	WriteTimeout time.Duration
+
+	// StallTimeout bounds how long a frame that has begun may go without
+	// a byte arriving; the connection is then dropped (Err reports
+	// CloseAbnormalClosure). It does not limit how long a connection may
+	// be idle between messages: that is what keepalive is for. Zero means
+	// DefaultStallTimeout (30 s); a negative value means no bound.
+	StallTimeout time.Duration
 
 	// PingInterval turns on keepalive: a ping is sent after this long, and
 	// then again each time the interval passes. If no pong arrives within
@@ -157,6 +183,8 @@ func (o *Options) fillDefaults() *Options {
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout
 	}
+	c.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
+	c.StallTimeout = orDefault(c.StallTimeout, DefaultStallTimeout)
 	if c.PingInterval < 0 {
 		c.PingInterval = 0
 	}
@@ -173,4 +201,16 @@ func (o *Options) fillDefaults() *Options {
 		c.Proxy = http.ProxyFromEnvironment
 	}
 	return &c
+}
+
+// orDefault maps zero to def and a negative duration, an explicit "no
+// bound", to zero.
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }
