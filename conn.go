@@ -48,11 +48,12 @@ type Conn struct {
 	mb   mailbox
 	free freeList // buffers given back by Recycle
 
-	wmu       sync.Mutex    // guards the fields below and every write to nc
-	wbufs     net.Buffers   // header and payload for one writev
-	vec       [2][]byte     // wbufs' backing array
-	closeSent bool          // a close frame was sent (or writing failed): only close may follow
-	closing   chan struct{} // closed when closeSent becomes true
+	wmu        sync.Mutex    // guards the fields below and every write to nc
+	wbufs      net.Buffers   // header and payload for one writev
+	vec        [2][]byte     // wbufs' backing array
+	closeSent  bool          // a close frame was sent (or writing failed): only close may follow
+	closing    chan struct{} // closed when closeSent becomes true
+	writeUntil time.Time     // the write deadline set last, zero for none
 
 	pingMu sync.Mutex
 	pings  map[[8]byte]chan struct{}
@@ -63,10 +64,11 @@ type Conn struct {
 	pongScheduled bool        // a goroutine will write them
 	pongPending   atomic.Bool // len(pongs) > 0, read without pongMu
 
-	keepalive *time.Timer // nil without keepalive
-	pongSeen  atomic.Bool
-	kaWaiting bool // a keepalive ping is out; touched by the timer func only
-	kaGrace   bool // the pong is given a second PongTimeout; timer func only
+	keepalive *time.Timer   // nil without keepalive
+	kaPing    atomic.Uint64 // payload of the last keepalive ping
+	pongSeen  atomic.Bool   // its pong, or a Ping's, has come
+	kaWaiting bool          // a keepalive ping is out; touched by the timer func only
+	kaGrace   bool          // the pong is given a second PongTimeout; timer func only
 
 	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
 	inFrame       bool       // a frame's payload is being read; guarded by readMu

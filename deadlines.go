@@ -67,3 +67,18 @@ func (c *Conn) setReadDeadline(t time.Time, closing bool) bool {
 	c.nc.SetReadDeadline(t)
 	return true
 }
+
+// armWrite bounds the write about to be made by WriteTimeout. Like the
+// stall bound, the deadline is moved only when less than half of it is
+// left, so most writes cost no timer update; a write is failed after
+// between half of WriteTimeout and all of it. Once closing, the closing
+// handshake's deadline governs. c.wmu is held.
+func (c *Conn) armWrite() {
+	if c.opts.WriteTimeout <= 0 || c.closeSent {
+		return
+	}
+	if now := time.Now(); c.writeUntil.Sub(now) < c.opts.WriteTimeout/2 {
+		c.writeUntil = now.Add(c.opts.WriteTimeout)
+		c.nc.SetWriteDeadline(c.writeUntil)
+	}
+}

@@ -1,14 +1,34 @@
 package websocket
 
+import "encoding/binary"
+
 // keepaliveTick runs on the keepalive timer: it alternates between sending
-// a ping and, PongTimeout later, checking that a pong came back. It starts
-// no reader goroutine while pongs come back: an application blocked in
-// Wait reads them itself.
+// a ping and, PongTimeout later, checking that its pong came back. It never
+// waits for the write lock, so a send blocked on a peer that does not read
+// cannot hold keepalive up: the ping then waits its turn on a goroutine of
+// its own, and the pong check runs on time. It starts no reader goroutine
+// while pongs come back: an application blocked in Wait reads them itself.
 func (c *Conn) keepaliveTick() {
 	if !c.kaWaiting {
+		if c.isClosing() {
+			return
+		}
+		// A fresh, unguessable payload: only the pong that echoes it
+		// counts, not one the peer sends unasked while reading nothing.
+		k1, k2 := maskKeys.next(), maskKeys.next()
+		var ping [8]byte
+		copy(ping[:4], k1[:])
+		copy(ping[4:], k2[:])
+		c.kaPing.Store(binary.BigEndian.Uint64(ping[:]))
 		c.pongSeen.Store(false)
-		if writeFrame(c, opPing, []byte(nil)) != nil {
-			return // closing or closed
+		if c.wmu.TryLock() {
+			if !c.closeSent {
+				c.flushPongs()
+				writeFrameLocked(c, opPing, ping[:])
+			}
+			c.wmu.Unlock()
+		} else {
+			go writeFrame(c, opPing, ping[:])
 		}
 		c.kaWaiting, c.kaGrace = true, false
 		c.keepalive.Reset(c.opts.PongTimeout)
@@ -31,4 +51,15 @@ func (c *Conn) keepaliveTick() {
 		return
 	}
 	c.keepalive.Reset(max(c.opts.PingInterval-c.opts.PongTimeout, 0))
+}
+
+// pongReceived records a pong with payload p: it proves the peer alive only
+// if it answers the keepalive ping or a Ping in progress.
+func (c *Conn) pongReceived(p []byte) {
+	if len(p) != 8 {
+		return
+	}
+	if c.pongArrived(p) || binary.BigEndian.Uint64(p) == c.kaPing.Load() {
+		c.pongSeen.Store(true)
+	}
 }

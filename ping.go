@@ -92,15 +92,15 @@ func (c *Conn) flushPongs() error {
 	return nil
 }
 
-// pongArrived wakes the Ping whose payload p echoes.
-func (c *Conn) pongArrived(p []byte) {
-	if len(p) != 8 {
-		return
-	}
+// pongArrived wakes the Ping whose payload p echoes, and reports whether
+// there was one.
+func (c *Conn) pongArrived(p []byte) bool {
 	c.pingMu.Lock()
-	if pong, ok := c.pings[[8]byte(p)]; ok {
+	defer c.pingMu.Unlock()
+	pong, ok := c.pings[[8]byte(p)]
+	if ok {
 		close(pong)
 		delete(c.pings, [8]byte(p))
 	}
-	c.pingMu.Unlock()
+	return ok
 }

@@ -171,8 +171,7 @@ func (c *Conn) readControl(h header) error {
 		c.queuePong(p)
 		return nil
 	case opPong:
-		c.pongSeen.Store(true)
-		c.pongArrived(p)
+		c.pongReceived(p)
 		return nil
 	default: // opClose
 		code, reason, err := parseClosePayload(p)
