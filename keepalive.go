@@ -4,9 +4,9 @@ import "encoding/binary"
 
 // keepaliveTick runs on the keepalive timer: it alternates between sending
 // a ping and, PongTimeout later, checking that its pong came back. It never
-// waits for the write lock, so a send blocked on a peer that does not read
-// cannot hold keepalive up: the ping then waits its turn on a goroutine of
-// its own, and the pong check runs on time. It starts no reader goroutine
+// waits for the write lock or on the socket, so a send blocked on a peer
+// that does not read cannot hold keepalive up: the ping waits its turn on
+// a goroutine of its own, and the pong check runs on time. It starts no reader goroutine
 // while pongs come back: an application blocked in Wait reads them itself.
 func (c *Conn) keepaliveTick() {
 	if !c.kaWaiting {
@@ -21,15 +21,7 @@ func (c *Conn) keepaliveTick() {
 		copy(ping[4:], k2[:])
 		c.kaPing.Store(binary.BigEndian.Uint64(ping[:]))
 		c.pongSeen.Store(false)
-		if c.wmu.TryLock() {
-			if !c.closeSent {
-				c.flushPongs()
-				writeFrameLocked(c, opPing, ping[:])
-			}
-			c.wmu.Unlock()
-		} else {
-			go writeFrame(c, opPing, ping[:])
-		}
+		go writeFrame(c, opPing, ping[:])
 		c.kaWaiting, c.kaGrace = true, false
 		c.keepalive.Reset(c.opts.PongTimeout)
 		return
