@@ -50,7 +50,7 @@ func TestRequireRejections(t *testing.T) {
 		wantBody   string
 		wantHeader string
 	}{
-		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Connection header", ""},
+		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "expects a WebSocket connection", ""},
 		{"wrong version", strings.Replace(validUpgrade, "Version: 13", "Version: 8", 1) + "\r\n", 426, "must be 13", "13"},
 		{"bad key", strings.Replace(validUpgrade, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1) + "\r\n", 400, "Sec-WebSocket-Key", ""},
 		{"POST", strings.Replace(validUpgrade, "GET", "POST", 1) + "Content-Length: 0\r\n\r\n", 405, "not GET", ""},
