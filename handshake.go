@@ -227,7 +227,7 @@ func parseOrigin(s string) (origin, string) {
 // ports count as absent on both sides.
 func (o origin) sameAs(r *http.Request) bool {
 	host, port, _ := splitHostPort(r.Host)
-	if !strings.EqualFold(o.host, host) {
+	if !equalFoldASCII(o.host, host) {
 		return false
 	}
 	switch {
@@ -333,6 +333,20 @@ func validPort(s string) bool {
 	}
 	for _, c := range []byte(s) {
 		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// equalFoldASCII reports whether a and b are equal ignoring ASCII case
+// only: strings.EqualFold would also equate the Kelvin sign with "k".
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i] != b[i] && (a[i]|0x20 != b[i]|0x20 || !isASCIILetter(a[i])) {
 			return false
 		}
 	}

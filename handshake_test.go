@@ -220,6 +220,7 @@ func TestOriginPolicy(t *testing.T) {
 		{"fragment", false, "", []string{"http://example.com#top"}, nil, 403, "fragment"},
 		{"Unicode host", false, "xn--exmple-cua.com", []string{"http://exämple.com"}, nil, 403, "host"},
 		{"Kelvin sign folds to k", false, "kiwi.test", []string{"http://\u212aiwi.test"}, nil, 403, "host"},
+		{"Kelvin sign in Host folds to k", false, "\u212aiwi.test", []string{"http://kiwi.test"}, nil, 403, "not allowed"},
 		{"percent-escaped host", false, "", []string{"http://%65xample.com"}, nil, 403, "host"},
 		{"empty port", false, "", []string{"http://example.com:"}, nil, 403, "port"},
 		{"letters for a port", false, "", []string{"http://example.com:http"}, nil, 403, "port"},
