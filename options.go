@@ -51,13 +51,29 @@ const (
 // and never changed by the library.
 type Options struct {
 	// OriginPatterns lists the browser origins a server accepts besides its
-	// own host, as path.Match patterns on the Origin's host[:port]
-	// ("*.example.com", "localhost:*"), matched case-insensitively. A request
-	// whose Origin host equals its Host header is always accepted, and so is
-	// a request without an Origin header (browsers always send one, other
-	// clients need not). Anything else gets 403 Forbidden: this stops another
+	// own. A request's own origin is https://Host when it came over TLS;
+	// without TLS, where a proxy in front may have ended TLS, http://Host
+	// and https://Host both are. Scheme, host and port must all match, a
+	// default port (80, 443) counting as absent. A request without an
+	// Origin header is accepted (browsers always send one, other clients
+	// need not). Anything else gets 403 Forbidden: this stops another
 	// site's page from opening a connection with the user's cookies
-	// (cross-site WebSocket hijacking, RFC 6455 §10.2).
+	// (cross-site WebSocket hijacking, RFC 6455 §10.2). So does an Origin no
+	// browser sends: "null", more than one, one with user info, a path, a
+	// query or a fragment, a host that is not ASCII or is percent-escaped.
+	//
+	// A pattern is "host[:port]" or "scheme://host[:port]": the host[:port]
+	// part is a path.Match pattern, compared case-insensitively with the
+	// Origin's host and port (a default port left out); without a scheme,
+	// any scheme matches. A "*" matches any run of characters, dots
+	// included: "*.example.com" matches subdomains at any depth, but
+	// neither example.com itself nor an origin with a non-default port
+	// (list "example.com" too if it is meant; "localhost:*" allows a
+	// development server on any port). Beware
+	// "*example.com": it also matches evilexample.com, which anyone can
+	// register. "https://*.example.com" also keeps out the plain-http pages
+	// of those hosts, which a network attacker can write. A malformed
+	// pattern matches nothing.
 	OriginPatterns []string
 
 	// InsecureSkipOriginCheck accepts a request from any origin. Only for
@@ -66,9 +82,11 @@ type Options struct {
 
 	// Subprotocols are the application protocols (RFC 6455 §1.9) this side
 	// speaks. A server picks the first one in this list that the client
-	// offered: the server's preference order wins. If none matches, the
-	// connection is made without a subprotocol, and Conn.Subprotocol returns
-	// "". A client offers them in this order.
+	// offered: the server's preference order wins. Names compare exactly,
+	// case included. The choice takes one pass over the client's offer,
+	// however long the offer and this list. If none matches, the
+	// connection is made without a subprotocol, and Conn.Subprotocol
+	// returns "". A client offers them in this order.
 	Subprotocols []string
 
 	// MaxMessageSize is the largest message, in bytes, that this side
