@@ -5,16 +5,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	neturl "net/url"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -80,26 +76,6 @@ func Dial(ctx context.Context, url string, opts *Options) (*Conn, *http.Response
 		d.deadline, d.ctxFirst = cd, true
 	}
 	return d.dial(req, key)
-}
-
-// parseURL checks that s is a WebSocket URI (RFC 6455 §3).
-func parseURL(s string) (*neturl.URL, error) {
-	u, err := neturl.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("websocket: %w", err)
-	}
-	switch {
-	case u.Scheme != "ws" && u.Scheme != "wss":
-		return nil, errors.New("websocket: URL scheme " + quote(u.Scheme) + " is not ws or wss")
-	case u.Host == "" || u.Hostname() == "":
-		return nil, errors.New("websocket: URL " + quote(s) + " has no host")
-	case u.User != nil:
-		// Browsers do not send it either; credentials go in Options.Header.
-		return nil, errors.New("websocket: URL has user info; set an Authorization header instead")
-	case u.Fragment != "" || strings.Contains(s, "#"):
-		return nil, errors.New("websocket: URL has a fragment, which RFC 6455 §3 forbids")
-	}
-	return u, nil
 }
 
 // handshakeHeaders are the request fields Dial sets itself, canonical.
@@ -237,13 +213,10 @@ func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, err
 	addr := hostPort(d.u.Hostname(), d.u.Port(), d.u.Scheme == "wss")
 	dialAddr, step := addr, "dialing"
 	if proxy != nil {
-		if proxy.Scheme != "" && proxy.Scheme != "http" && proxy.Scheme != "https" {
-			return nil, nil, d.fail("proxy", errors.New("unsupported proxy scheme "+quote(proxy.Scheme)))
+		if dialAddr, err = d.proxyAddr(proxy); err != nil {
+			return nil, nil, err
 		}
-		if proxy.Hostname() == "" {
-			return nil, nil, d.fail("proxy", errors.New("proxy URL has no host"))
-		}
-		dialAddr, step = hostPort(proxy.Hostname(), proxy.Port(), proxy.Scheme == "https"), "dialing the proxy"
+		step = "dialing the proxy"
 	}
 
 	nc, err := d.dialTCP(dialAddr)
@@ -352,26 +325,16 @@ func putHandshakeBuffer(b *handshakeBuffer) {
 func (d *dialer) handshake(nc net.Conn, buf *handshakeBuffer, req *http.Request, key string, proxy *neturl.URL, addr string) (net.Conn, *http.Response, string, error) {
 	conn := nc
 	if proxy != nil {
-		if proxy.Scheme == "https" {
-			tc := tls.Client(conn, d.tlsConfig(proxy.Hostname()))
-			if err := tc.Handshake(); err != nil {
-				return nil, nil, "", d.fail("TLS with the proxy", err)
-			}
-			conn = tc
-		}
-		if err := d.connect(conn, proxy, addr); err != nil {
+		var err error
+		if conn, err = d.tunnel(conn, proxy, addr); err != nil {
 			return nil, nil, "", err
 		}
 	}
 	var state *tls.ConnectionState
 	if d.u.Scheme == "wss" {
-		serverName := d.u.Hostname()
-		if d.o.TLSConfig != nil && d.o.TLSConfig.ServerName != "" {
-			serverName = d.o.TLSConfig.ServerName
-		}
-		tc := tls.Client(conn, d.tlsConfig(serverName))
-		if err := tc.Handshake(); err != nil {
-			return nil, nil, "", d.fail("TLS", err)
+		tc, err := d.startTLS(conn)
+		if err != nil {
+			return nil, nil, "", err
 		}
 		cs := tc.ConnectionState()
 		state = &cs
@@ -401,42 +364,6 @@ func (d *dialer) handshake(nc net.Conn, buf *handshakeBuffer, req *http.Request,
 		return nil, resp, "", herr
 	}
 	return conn, resp, subprotocol, nil
-}
-
-// connect opens a tunnel to addr through the proxy on conn, RFC 9110 §9.3.6.
-func (d *dialer) connect(conn net.Conn, proxy *neturl.URL, addr string) error {
-	req := &http.Request{
-		Method: http.MethodConnect,
-		URL:    &neturl.URL{Opaque: addr},
-		Host:   addr,
-		Header: http.Header{},
-	}
-	var b strings.Builder
-	b.WriteString("CONNECT " + addr + " HTTP/1.1\r\nHost: " + addr + "\r\n")
-	if proxy.User != nil {
-		password, _ := proxy.User.Password()
-		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(proxy.User.Username()+":"+password))
-		b.WriteString("Proxy-Authorization: " + auth + "\r\n")
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		return d.fail("writing the CONNECT request to the proxy", err)
-	}
-	lr := &limitedReader{r: conn, n: maxResponseHeaderBytes}
-	br := bufio.NewReaderSize(lr, 4096)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return d.readFailed(lr, "reading the proxy's response", " from proxy "+proxy.Host, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return &HandshakeError{resp.StatusCode, "proxy " + proxy.Host + " refused the tunnel to " + addr}
-	}
-	if br.Buffered() > 0 {
-		// The tunnel's first bytes are ours to send: a proxy that says
-		// more is not one to trust with the connection.
-		return &HandshakeError{resp.StatusCode, "proxy " + proxy.Host + " sent data after its response"}
-	}
-	return nil
 }
 
 // checkResponse applies the client's rules of RFC 6455 §4.1 to a 101
@@ -483,86 +410,6 @@ func bodyExcerpt(body []byte) string {
 	}
 	return ": " + quote(string(line))
 }
-
-// tlsConfig returns the TLS configuration for serverName: a copy of
-// Options.TLSConfig that negotiates HTTP/1.1, the only protocol an upgrade
-// works on (RFC 8441 is for HTTP/2).
-func (d *dialer) tlsConfig(serverName string) *tls.Config {
-	cfg := &tls.Config{}
-	if d.o.TLSConfig != nil {
-		cfg = d.o.TLSConfig.Clone()
-	}
-	cfg.ServerName = serverName
-	cfg.NextProtos = []string{"http/1.1"}
-	return cfg
-}
-
-// hostPort joins host and port, with the scheme's default port.
-func hostPort(host, port string, secure bool) string {
-	if port == "" {
-		port = "80"
-		if secure {
-			port = "443"
-		}
-	}
-	return net.JoinHostPort(host, port)
-}
-
-// fail describes a failed step; if the handshake's time is up or its
-// context has ended, that is the failure, whatever error it caused.
-func (d *dialer) fail(step string, err error) error {
-	if d.expired(err) {
-		err = d.ctxErr()
-	}
-	return fmt.Errorf("websocket: dial %s: %s: %w", d.u, step, err)
-}
-
-// expired reports whether the handshake has ended by its deadline or its
-// context, given err, the error of the step that failed.
-func (d *dialer) expired(err error) bool {
-	return d.ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(d.deadline)
-}
-
-// readFailed describes a response that could not be read: an I/O error
-// (EOF becomes io.ErrUnexpectedEOF) or a malformed or oversized response,
-// which is a *HandshakeError. from says whose response it was, if not the
-// server's.
-func (d *dialer) readFailed(lr *limitedReader, step, from string, err error) error {
-	switch {
-	case d.expired(lr.err):
-		return d.fail(step, err)
-	case lr.err == errResponseTooLarge:
-		return &HandshakeError{Reason: "response headers" + from + " longer than " + strconv.Itoa(maxResponseHeaderBytes) + " bytes"}
-	case lr.err == io.EOF:
-		return d.fail(step, fmt.Errorf("connection closed before the response ended: %w", io.ErrUnexpectedEOF))
-	case lr.err != nil:
-		return d.fail(step, err)
-	}
-	return &HandshakeError{Reason: "malformed response" + from + ": " + err.Error()}
-}
-
-// ctxErr is the error of a handshake whose time is up or whose context
-// ended: the context's error, or else the handshake timeout.
-func (d *dialer) ctxErr() error {
-	if err := d.ctx.Err(); err != nil {
-		return err
-	}
-	if d.ctxFirst {
-		return context.DeadlineExceeded // the context's timer has yet to fire
-	}
-	return &timeoutError{d.o.HandshakeTimeout}
-}
-
-// timeoutError is a handshake that did not finish within HandshakeTimeout.
-type timeoutError struct{ d time.Duration }
-
-func (e *timeoutError) Error() string   { return "handshake not done within " + e.d.String() }
-func (e *timeoutError) Timeout() bool   { return true }
-func (e *timeoutError) Temporary() bool { return true }
-
-// Is makes the error match context.DeadlineExceeded, as a deadline on the
-// caller's context would.
-func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 var errResponseTooLarge = errors.New("response too large")
 
