@@ -38,9 +38,15 @@ const (
 // URL's host and whose NextProtos is always "http/1.1" (an HTTPS proxy gets
 // the same copy, with the proxy's name). The request carries opts.Header
 // (Origin, Authorization, Cookie, …) and offers opts.Subprotocols in their
-// order; entries of opts.Header for the handshake's own fields (Host,
-// Upgrade, Connection, Sec-WebSocket-*) are ignored. No extension is
+// order; see Options.Header for the fields it may not hold, and for
+// Proxy-Authorization, which goes to the proxy alone. No extension is
 // offered.
+//
+// Before anything is sent, Dial refuses a URL with user info, a fragment
+// or a host that is not ASCII (an internationalized name must be given in
+// its punycode "xn--" form), and an opts.Header field that Options.Header
+// does not allow or whose name is not a token or whose value has a control
+// character other than tab.
 //
 // The whole handshake, from dialing to the end of the response, is bounded
 // by opts.HandshakeTimeout (10 s by default) and by ctx. If the timeout
@@ -56,7 +62,13 @@ const (
 // skipped. A proxy that refuses the tunnel also gives a *HandshakeError,
 // with the proxy's status and no response. Other failures (dialing, TLS,
 // the connection closing before a response, which is io.ErrUnexpectedEOF)
-// are wrapped with %w. In every failure the connection is closed.
+// are wrapped. In every failure the connection is closed.
+//
+// Error messages are safe to log: they name the URL without user info,
+// query or fragment ("ws://host:port/path?…"), and what they quote of a
+// server's or proxy's bytes (a body's first line, header values, a TLS
+// certificate's names) is bounded and has control characters escaped as
+// strconv.Quote does.
 //
 // On success the response's Body is http.NoBody, and any bytes the server
 // sent after its response are the connection's first frames.
@@ -67,11 +79,11 @@ func Dial(ctx context.Context, url string, opts *Options) (*Conn, *http.Response
 		return nil, nil, err
 	}
 	key := newChallengeKey()
-	req, err := newRequest(ctx, u, key, o)
+	req, proxyAuth, err := newRequest(ctx, u, key, o)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &dialError{url: redactURL(u), err: err}
 	}
-	d := &dialer{ctx: ctx, o: o, u: u, deadline: time.Now().Add(o.HandshakeTimeout)}
+	d := &dialer{ctx: ctx, o: o, u: u, proxyAuth: proxyAuth, deadline: time.Now().Add(o.HandshakeTimeout)}
 	if cd, ok := ctx.Deadline(); ok && cd.Before(d.deadline) {
 		d.deadline, d.ctxFirst = cd, true
 	}
@@ -83,24 +95,67 @@ var handshakeHeaders = []string{
 	"Host", hdrUpgrade, hdrConnection, hdrKey, hdrVersion, hdrProtocol, hdrExtensions,
 }
 
-// isHandshakeHeader reports whether name, a token, is one of
-// handshakeHeaders in any case.
-func isHandshakeHeader(name string) bool {
-	for _, h := range handshakeHeaders {
-		if strings.EqualFold(name, h) {
-			return true
+// refusedHeaders are the fields Options.Header may not hold, compared
+// case-insensitively, each with the reason Dial gives. Each would either
+// contradict what Dial sends, or change how the request is framed or
+// forwarded (RFC 9110 §7.6.1, §6.4): better an error than a request that
+// a server or proxy reads otherwise than Dial meant.
+var refusedHeaders = []struct{ name, why string }{
+	{"Host", "the URL names the host (to connect elsewhere, set Options.DialContext)"},
+	{"Upgrade", "Dial sets it"},
+	{"Connection", "Dial sets it"},
+	{"Sec-WebSocket-Key", "Dial sets it"},
+	{"Sec-WebSocket-Version", "Dial sets it"},
+	{"Sec-WebSocket-Accept", "it is the server's"},
+	{"Sec-WebSocket-Extensions", "Dial offers no extension"},
+	{"Sec-WebSocket-Protocol", "Options.Subprotocols sets it"},
+	{"Content-Length", "the request has no body"},
+	{"Transfer-Encoding", "the request has no body"},
+	{"Trailer", "the request has no body"},
+	{"TE", "it is hop-by-hop"},
+	{"Keep-Alive", "it is hop-by-hop"},
+	{"Proxy-Connection", "it is hop-by-hop"},
+}
+
+// hdrProxyAuthorization goes from Options.Header to the proxy only.
+const hdrProxyAuthorization = "Proxy-Authorization"
+
+// checkHeaderField returns an error if Options.Header may not hold the
+// field name with these values: name must be a token (RFC 9110 §5.1), not
+// one of refusedHeaders, and each value free of control characters but
+// tab (RFC 9110 §5.5). The check runs before anything is sent, so that a
+// value cannot add a line to the request, nor a byte that the server reads
+// otherwise than net/http would.
+func checkHeaderField(name string, values []string) error {
+	if !isToken(name) {
+		return errors.New("Options.Header has an invalid field name " + quoteText(name, maxQuoteBytes))
+	}
+	for _, r := range refusedHeaders {
+		if strings.EqualFold(name, r.name) {
+			return errors.New("Options.Header may not hold " + r.name + ": " + r.why)
 		}
 	}
-	return false
+	for _, v := range values {
+		// The value is not shown: it may be a credential.
+		if !validHeaderValue(v) {
+			return errors.New("Options.Header has an invalid value for " + name + ": control characters other than tab are not allowed")
+		}
+	}
+	if len(values) > 1 && strings.EqualFold(name, hdrProxyAuthorization) {
+		return errors.New("Options.Header has more than one " + hdrProxyAuthorization)
+	}
+	return nil
 }
 
 // newRequest builds the upgrade request, with the ws URL mapped to http(s)
 // so that proxy rules written for HTTP apply. Its Header holds every field
-// Dial sends but Host, under canonical names for the handshake's own.
-func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*http.Request, error) {
+// Dial sends to the server but Host, under canonical names for the
+// handshake's own. proxyAuth is Options.Header's Proxy-Authorization,
+// which only a proxy gets.
+func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (req *http.Request, proxyAuth string, err error) {
 	for i, p := range o.Subprotocols {
 		if !isToken(p) || slices.Contains(o.Subprotocols[:i], p) {
-			return nil, errors.New("websocket: invalid or repeated subprotocol " + quote(p))
+			return nil, "", errors.New("invalid or repeated subprotocol " + quoteText(p, maxQuoteBytes))
 		}
 	}
 	own := 4 // Upgrade, Connection, Sec-WebSocket-Key and -Version
@@ -109,19 +164,18 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*ht
 	}
 	h := make(http.Header, len(o.Header)+own)
 	for name, values := range o.Header {
-		if !isToken(name) {
-			return nil, errors.New("websocket: invalid header name " + quote(name))
+		if err := checkHeaderField(name, values); err != nil {
+			return nil, "", err
 		}
-		if isHandshakeHeader(name) {
-			continue
-		}
-		for _, v := range values {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return nil, errors.New("websocket: invalid value for header " + name)
+		if strings.EqualFold(name, hdrProxyAuthorization) {
+			if len(values) > 0 {
+				proxyAuth = values[0]
 			}
+			continue
 		}
 		h[name] = slices.Clone(values)
 	}
+
 	// The handshake's values share one array, each slice capped at its
 	// own element.
 	v := make([]string, own)
@@ -136,7 +190,7 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*ht
 	if u.Scheme == "wss" {
 		hu.Scheme = "https"
 	}
-	req := &http.Request{
+	r := &http.Request{
 		Method:     http.MethodGet,
 		URL:        &hu,
 		Proto:      "HTTP/1.1",
@@ -145,7 +199,7 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*ht
 		Header:     h,
 		Host:       strings.TrimSuffix(u.Host, ":"),
 	}
-	return req.WithContext(ctx), nil
+	return r.WithContext(ctx), proxyAuth, nil
 }
 
 // isToken reports whether s is an RFC 9110 §5.6.2 token, as header names
@@ -203,6 +257,9 @@ type dialer struct {
 	ctxFirst bool            // the deadline is ctx's
 	o        *Options
 	u        *neturl.URL
+	// proxyAuth is Options.Header's Proxy-Authorization, for the proxy's
+	// CONNECT request only: the server must never see it.
+	proxyAuth string
 }
 
 func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, error) {
@@ -384,19 +441,19 @@ func checkResponse(resp *http.Response, key string, offered []string) (string, *
 	case len(accept) == 0:
 		return fail("Sec-WebSocket-Accept header is missing")
 	case len(accept) > 1 || accept[0] != string(appendAcceptKey(want[:0], key)):
-		return fail("Sec-WebSocket-Accept " + quote(strings.Join(accept, ", ")) + " does not match the key sent")
+		return fail("Sec-WebSocket-Accept " + quoteText(strings.Join(accept, ", "), maxQuoteBytes) + " does not match the key sent")
 	}
 	if ext := h[hdrExtensions]; len(headerTokens(ext)) > 0 {
-		return fail("the server selected extensions " + quote(strings.Join(ext, ", ")) + ", but none were offered")
+		return fail("the server selected extensions " + quoteText(strings.Join(ext, ", "), maxQuoteBytes) + ", but none were offered")
 	}
 	protocols := headerTokens(h[hdrProtocol])
 	switch {
 	case len(protocols) == 0:
 		return "", nil
 	case len(protocols) > 1:
-		return fail("the server selected more than one subprotocol: " + quote(strings.Join(protocols, ", ")))
+		return fail("the server selected more than one subprotocol: " + quoteText(strings.Join(protocols, ", "), maxQuoteBytes))
 	case !slices.Contains(offered, protocols[0]):
-		return fail("the server selected subprotocol " + quote(protocols[0]) + ", which was not offered")
+		return fail("the server selected subprotocol " + quoteText(protocols[0], maxQuoteBytes) + ", which was not offered")
 	}
 	return protocols[0], nil
 }
@@ -408,7 +465,7 @@ func bodyExcerpt(body []byte) string {
 	if len(line) == 0 {
 		return ""
 	}
-	return ": " + quote(string(line))
+	return ": " + quoteText(string(line), maxQuoteBytes)
 }
 
 var errResponseTooLarge = errors.New("response too large")

@@ -287,11 +287,9 @@ func TestDialRequest(t *testing.T) {
 		answerClose(c, br)
 	})
 	header := http.Header{
-		"Origin":                   []string{"http://127.0.0.1"},
-		"X-Multi":                  []string{"1", "2"},
-		"Sec-Websocket-Version":    []string{"8"},   // the handshake's own: ignored
-		"Upgrade":                  []string{"h2c"}, // likewise
-		"Sec-Websocket-Extensions": []string{"permessage-deflate"},
+		"Origin":  []string{"http://127.0.0.1"},
+		"X-Multi": []string{"1", "2"},
+		"X-Tab":   []string{"a\tb"}, // the one control character allowed
 	}
 	opts := &Options{Header: header, Subprotocols: []string{"chat.v1", "chat.v2"}}
 	var proxied *http.Request
@@ -313,6 +311,7 @@ func TestDialRequest(t *testing.T) {
 		"Sec-Websocket-Protocol": {"chat.v1, chat.v2"},
 		"Origin":                 {"http://127.0.0.1"},
 		"X-Multi":                {"1", "2"},
+		"X-Tab":                  {"a\tb"},
 	} {
 		if got := req.Header[name]; !slices.Equal(got, want) {
 			t.Errorf("request header %s = %q, want %q", name, got, want)
@@ -331,7 +330,7 @@ func TestDialRequest(t *testing.T) {
 	if got := resp.Request.Header["X-Multi"]; !slices.Equal(got, []string{"1", "2"}) {
 		t.Errorf("resp.Request.Header shares Options.Header's slices: %q", got)
 	}
-	if !slices.Equal(header["Upgrade"], []string{"h2c"}) || len(header) != 5 {
+	if !slices.Equal(header["X-Multi"], []string{"changed", "2"}) || len(header) != 3 {
 		t.Errorf("Dial changed Options.Header: %v", header)
 	}
 	if proxied == nil || proxied.URL.Scheme != "http" || proxied.URL.Host != srv.addr() {
@@ -367,7 +366,9 @@ func TestDialBadArguments(t *testing.T) {
 		{"fragment", "ws://127.0.0.1/#frag", Options{}, "fragment"},
 		{"user info", "ws://u:p@127.0.0.1/", Options{}, "user info"},
 		{"not a URL", "ws://[::1", Options{}, "missing ']'"},
-		{"header name", "ws://127.0.0.1/", Options{Header: http.Header{"Bad Name": {"x"}}}, "header name"},
+		{"non-ASCII host", "ws://bücher.example/", Options{}, `"bücher.example" is not ASCII`},
+		{"non-ASCII host escaped", "ws://b%C3%BCcher.example/", Options{}, "punycode"},
+		{"header name", "ws://127.0.0.1/", Options{Header: http.Header{"Bad Name": {"x"}}}, "field name"},
 		{"header value", "ws://127.0.0.1/", Options{Header: http.Header{"X-Evil": {"a\r\nX-Injected: 1"}}}, "invalid value"},
 		{"subprotocol space", "ws://127.0.0.1/", Options{Subprotocols: []string{"a b"}}, "subprotocol"},
 		{"subprotocol empty", "ws://127.0.0.1/", Options{Subprotocols: []string{""}}, "subprotocol"},
@@ -948,3 +949,93 @@ func (c *noDeadlineConn) Close() error {
 func (c *noDeadlineConn) SetDeadline(time.Time) error      { return errors.ErrUnsupported }
 func (c *noDeadlineConn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }
 func (c *noDeadlineConn) SetWriteDeadline(time.Time) error { return errors.ErrUnsupported }
+
+// TestDialRefusesHeader: a field of Options.Header that is not allowed
+// fails Dial before it connects, so that a listener sees no byte of it;
+// the same Dial with the field taken out connects.
+func TestDialRefusesHeader(t *testing.T) {
+	t.Parallel()
+	type field struct{ name, value string }
+	cases := []struct {
+		field
+		want string
+	}{
+		{field{"X-Esc", "a\x1b[31mb"}, "invalid value for X-Esc"},
+		{field{"X-Del", "a\x7fb"}, "invalid value"},
+		{field{"X-Vt", "a\vb"}, "invalid value"},
+		{field{"X-Ff", "a\fb"}, "invalid value"},
+		{field{"X-Soh", "\x01"}, "invalid value"},
+		{field{"X-Us", "a\x1fb"}, "invalid value"},
+		{field{"X-Cr", "a\rX-Injected: 1"}, "invalid value"},
+		{field{"X-Lf", "a\nX-Injected: 1"}, "invalid value"},
+		{field{"X-Nul", "a\x00b"}, "invalid value"},
+		{field{"Bad Name", "x"}, `invalid field name "Bad Name"`},
+		{field{"X-Esc\x1b", "x"}, `invalid field name "X-Esc\x1b"`},
+		{field{"X:Colon", "x"}, "invalid field name"},
+		{field{"", "x"}, "invalid field name"},
+		{field{"X-Ünï", "x"}, "invalid field name"},
+		{field{"host", "evil.example"}, "may not hold Host"},
+		{field{"Upgrade", "h2c"}, "may not hold Upgrade"},
+		{field{"connection", "close"}, "may not hold Connection"},
+		{field{"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}, "may not hold Sec-WebSocket-Key"},
+		{field{"Sec-Websocket-Version", "8"}, "may not hold Sec-WebSocket-Version"},
+		{field{"SEC-WEBSOCKET-ACCEPT", "x"}, "may not hold Sec-WebSocket-Accept"},
+		{field{"Sec-WebSocket-Extensions", "permessage-deflate"}, "may not hold Sec-WebSocket-Extensions"},
+		{field{"Sec-WebSocket-Protocol", "chat"}, "Options.Subprotocols"},
+		{field{"Content-Length", "5"}, "may not hold Content-Length"},
+		{field{"transfer-encoding", "chunked"}, "may not hold Transfer-Encoding"},
+		{field{"Trailer", "X-A"}, "may not hold Trailer"},
+		{field{"TE", "trailers"}, "may not hold TE"},
+		{field{"Keep-Alive", "timeout=5"}, "may not hold Keep-Alive"},
+		{field{"Proxy-Connection", "keep-alive"}, "may not hold Proxy-Connection"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%q", tc.name), func(t *testing.T) {
+			t.Parallel()
+			got := make(chan string, 2)
+			srv := startRawServer(t, func(c net.Conn) {
+				br, req, err := readUpgradeRequest(c)
+				if err != nil {
+					got <- "unreadable request: " + err.Error()
+					return
+				}
+				got <- req.Header.Get("Sec-WebSocket-Key")
+				io.WriteString(c, switching(req.Header.Get("Sec-WebSocket-Key")))
+				answerClose(c, br)
+			})
+			var dials atomic.Int32
+			opts := &Options{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}
+			u := "ws://" + srv.addr() + "/"
+
+			opts.Header = http.Header{"Origin": {"http://127.0.0.1"}, tc.name: {tc.value}}
+			ws, resp, err := Dial(context.Background(), u, opts)
+			if ws != nil || resp != nil || err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Dial with %q: %q = %v, %v, %v; want an error about %q", tc.name, tc.value, ws, resp, err, tc.want)
+			}
+			if strings.ContainsAny(err.Error(), "\x00\x01\x1b\x7f\r\n\v\f") {
+				t.Errorf("error %q has a control character", err)
+			}
+			if n := dials.Load(); n != 0 {
+				t.Errorf("Dial connected %d times for a refused header", n)
+			}
+
+			// Without the bad field, the same options connect: the listener
+			// worked all along, and the only request it saw is this one.
+			delete(opts.Header, tc.name)
+			ws, resp = dialOK(t, u, opts)
+			ws.Close()
+			srv.close()
+			close(got)
+			var seen []string
+			for key := range got {
+				seen = append(seen, key)
+			}
+			if want := resp.Request.Header.Get("Sec-WebSocket-Key"); len(seen) != 1 || seen[0] != want {
+				t.Errorf("the listener saw requests with keys %q; want only the good one's, %q", seen, want)
+			}
+		})
+	}
+}

@@ -15,7 +15,7 @@ import (
 // proxyAddr returns the address to dial for proxy, an HTTP or HTTPS proxy.
 func (d *dialer) proxyAddr(proxy *neturl.URL) (string, error) {
 	if proxy.Scheme != "" && proxy.Scheme != "http" && proxy.Scheme != "https" {
-		return "", d.fail("proxy", errors.New("unsupported proxy scheme "+quote(proxy.Scheme)))
+		return "", d.fail("proxy", errors.New("unsupported proxy scheme "+quoteText(proxy.Scheme, maxQuoteBytes)))
 	}
 	if proxy.Hostname() == "" {
 		return "", d.fail("proxy", errors.New("proxy URL has no host"))
@@ -50,10 +50,14 @@ func (d *dialer) connect(conn net.Conn, proxy *neturl.URL, addr string) error {
 	}
 	var b strings.Builder
 	b.WriteString("CONNECT " + addr + " HTTP/1.1\r\nHost: " + addr + "\r\n")
-	if proxy.User != nil {
+	// The proxy URL's user info wins over Options.Header, as in net/http.
+	switch {
+	case proxy.User != nil:
 		password, _ := proxy.User.Password()
 		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(proxy.User.Username()+":"+password))
-		b.WriteString("Proxy-Authorization: " + auth + "\r\n")
+		b.WriteString(hdrProxyAuthorization + ": " + auth + "\r\n")
+	case d.proxyAuth != "":
+		b.WriteString(hdrProxyAuthorization + ": " + d.proxyAuth + "\r\n")
 	}
 	b.WriteString("\r\n")
 	if _, err := io.WriteString(conn, b.String()); err != nil {
@@ -63,15 +67,21 @@ func (d *dialer) connect(conn net.Conn, proxy *neturl.URL, addr string) error {
 	br := bufio.NewReaderSize(lr, 4096)
 	resp, err := http.ReadResponse(br, req)
 	if err != nil {
-		return d.readFailed(lr, "reading the proxy's response", " from proxy "+proxy.Host, err)
+		return d.readFailed(lr, "reading the proxy's response", " from "+proxyName(proxy), err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return &HandshakeError{resp.StatusCode, "proxy " + proxy.Host + " refused the tunnel to " + addr}
+		return &HandshakeError{resp.StatusCode, proxyName(proxy) + " refused the tunnel to " + addr}
 	}
 	if br.Buffered() > 0 {
 		// The tunnel's first bytes are ours to send: a proxy that says
 		// more is not one to trust with the connection.
-		return &HandshakeError{resp.StatusCode, "proxy " + proxy.Host + " sent data after its response"}
+		return &HandshakeError{resp.StatusCode, proxyName(proxy) + " sent data after its response"}
 	}
 	return nil
+}
+
+// proxyName names proxy in an error: by its host, without the user info
+// its URL may have.
+func proxyName(proxy *neturl.URL) string {
+	return string(appendEscaped([]byte("proxy "), proxy.Host, maxQuoteBytes))
 }
