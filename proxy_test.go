@@ -176,3 +176,71 @@ func TestDialProxyBadAnswer(t *testing.T) {
 		})
 	}
 }
+
+// TestDialProxyAuthorizationHeader: Proxy-Authorization in Options.Header
+// reaches the proxy's CONNECT request and never the server, with or
+// without a proxy; a proxy URL's user info takes its place.
+func TestDialProxyAuthorizationHeader(t *testing.T) {
+	t.Parallel()
+	const token = "Bearer proxy-token"
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:pw"))
+	for _, tc := range []struct {
+		name      string
+		proxy     bool
+		user      *url.Userinfo
+		key       string // the name in Options.Header
+		wantProxy string
+	}{
+		{name: "through a proxy", proxy: true, key: "Proxy-Authorization", wantProxy: token},
+		{name: "lower case", proxy: true, key: "proxy-authorization", wantProxy: token},
+		{name: "user info wins", proxy: true, user: url.UserPassword("alice", "pw"), key: "Proxy-Authorization", wantProxy: basic},
+		{name: "no proxy", key: "Proxy-Authorization"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := make(chan *http.Request, 1)
+			srv := startRawServer(t, func(c net.Conn) {
+				br, req, err := readUpgradeRequest(c)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got <- req
+				io.WriteString(c, switching(req.Header.Get("Sec-WebSocket-Key")))
+				answerClose(c, br)
+			})
+			opts := &Options{
+				Header: http.Header{tc.key: {token}, "Authorization": {"Bearer server-token"}},
+				Proxy:  func(*http.Request) (*url.URL, error) { return nil, nil },
+			}
+			var proxy *connectProxy
+			if tc.proxy {
+				proxy = startProxy(t, nil)
+				opts.Proxy = http.ProxyURL(&url.URL{Scheme: "http", Host: proxy.addr(), User: tc.user})
+			}
+			ws, resp := dialOK(t, "ws://"+srv.addr()+"/", opts)
+			ws.Close()
+			req := <-got
+			if v := req.Header.Values("Proxy-Authorization"); len(v) != 0 {
+				t.Errorf("the server got Proxy-Authorization %q", v)
+			}
+			if v := req.Header.Get("Authorization"); v != "Bearer server-token" {
+				t.Errorf("the server got Authorization %q, want it", v)
+			}
+			for name := range resp.Request.Header {
+				if strings.EqualFold(name, "Proxy-Authorization") {
+					t.Errorf("resp.Request.Header has %s, which was not sent to the server", name)
+				}
+			}
+			if proxy != nil {
+				preq := <-proxy.reqs
+				if v := preq.Header.Values("Proxy-Authorization"); len(v) != 1 || v[0] != tc.wantProxy {
+					t.Errorf("the proxy got Proxy-Authorization %q, want %q", v, tc.wantProxy)
+				}
+				if v := preq.Header.Get("Authorization"); v != "" {
+					t.Errorf("the proxy got the server's Authorization %q", v)
+				}
+			}
+		})
+	}
+}
