@@ -2,15 +2,23 @@ package websocket
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestDialTLSConfig checks that wss:// takes its server name from the URL,
@@ -60,5 +68,58 @@ func TestDialTLSConfig(t *testing.T) {
 	var cve *tls.CertificateVerificationError
 	if !errors.As(err, &cve) {
 		t.Errorf("Dial with a wrong host = %v, want a certificate verification error", err)
+	}
+}
+
+// TestDialTLSErrorEscapesCertificate: a server's certificate chooses the
+// names that a verification error lists; they reach the dial error
+// escaped.
+func TestDialTLSErrorEscapesCertificate(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "hostile"},
+		DNSNames:              []string{"evil\x1b[2J\x07\r.example"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverTLS := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	srv := startRawServer(t, func(c net.Conn) {
+		tls.Server(c, serverTLS).Handshake() // fails when the client gives up
+	})
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	opts := &Options{
+		TLSConfig: &tls.Config{RootCAs: pool},
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, network, srv.addr())
+		},
+	}
+	_, _, err = Dial(context.Background(), "wss://other.example/", opts)
+	var cve *tls.CertificateVerificationError
+	if !errors.As(err, &cve) {
+		t.Fatalf("Dial error %v, want a certificate verification error", err)
+	}
+	if bad := logUnsafe(err.Error()); bad != "" {
+		t.Errorf("error %q holds %s", err, bad)
+	}
+	if want := `evil\x1b[2J\a\r.example`; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not name the certificate's host as %s", err, want)
 	}
 }
