@@ -46,6 +46,30 @@ func (c *Conn) drain(halfClose bool) {
 	io.Copy(io.Discard, &c.rb)
 }
 
+// end finishes the closing handshake after reading failed with err, and
+// releases everything. The caller holds c.readMu.
+func (c *Conn) end(err error) {
+	var ce *CloseError
+	switch e := err.(type) { // as readMessage returns them, never wrapped
+	case *CloseError: // the peer's close frame
+		ce = e
+		c.awaitConsumer()
+		c.sendClose(ce.Code, ce.Reason) // the reply, if we had not sent ours
+		if c.client {
+			// RFC 6455 §7.1.1: the server closes TCP first.
+			c.drain(false)
+		}
+	case *protocolError: // the peer broke the protocol
+		ce = &CloseError{Code: e.code, Reason: e.msg}
+		c.awaitConsumer()
+		c.sendClose(e.code, e.msg)
+		c.drain(true)
+	default:
+		ce = &CloseError{Code: CloseAbnormalClosure, Reason: c.dropReason(err)}
+	}
+	c.finish(ce)
+}
+
 func (c *Conn) finish(ce *CloseError) {
 	c.err.Store(ce)
 	c.nc.Close() // also unblocks a writer stuck on a dead peer
