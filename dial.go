@@ -97,9 +97,9 @@ var handshakeHeaders = []string{
 
 // refusedHeaders are the fields Options.Header may not hold, compared
 // case-insensitively, each with the reason Dial gives. Each would either
-// contradict what Dial sends, or change how the request is framed or
-// forwarded (RFC 9110 §7.6.1, §6.4): better an error than a request that
-// a server or proxy reads otherwise than Dial meant.
+// contradict what Dial sends, or change how the request is framed (RFC
+// 9112 §6) or forwarded (hop-by-hop, RFC 9110 §7.6.1): better an error
+// than a request that a server or proxy reads otherwise than Dial meant.
 var refusedHeaders = []struct{ name, why string }{
 	{"Host", "the URL names the host (to connect elsewhere, set Options.DialContext)"},
 	{"Upgrade", "Dial sets it"},
@@ -123,9 +123,9 @@ const hdrProxyAuthorization = "Proxy-Authorization"
 // checkHeaderField returns an error if Options.Header may not hold the
 // field name with these values: name must be a token (RFC 9110 §5.1), not
 // one of refusedHeaders, and each value free of control characters but
-// tab (RFC 9110 §5.5). The check runs before anything is sent, so that a
-// value cannot add a line to the request, nor a byte that the server reads
-// otherwise than net/http would.
+// tab (RFC 9110 §5.5). It runs before anything is sent, so that a value
+// can neither add a line to the request nor carry a control byte (ESC,
+// DEL, …) to the server or a proxy.
 func checkHeaderField(name string, values []string) error {
 	if !isToken(name) {
 		return errors.New("Options.Header has an invalid field name " + quoteText(name, maxQuoteBytes))
