@@ -150,7 +150,19 @@ type Options struct {
 	WriteBufferSize int
 
 	// Header holds extra request headers a client sends, such as Origin,
-	// Authorization or Cookie. The handshake's own headers are set by Dial.
+	// Authorization or Cookie. Names are matched case-insensitively. Dial
+	// returns an error, before sending anything, for a name that is not
+	// an RFC 9110 token, a value with a control character other than tab,
+	// and for these fields, which it sets itself or which would change
+	// how the request is framed or forwarded: Host (the URL names it; set
+	// DialContext to connect elsewhere), Upgrade, Connection,
+	// Sec-WebSocket-Key, -Version, -Accept, -Extensions (none are
+	// offered), Sec-WebSocket-Protocol (set Subprotocols), Content-Length,
+	// Transfer-Encoding, Trailer, TE, Keep-Alive and Proxy-Connection.
+	//
+	// Proxy-Authorization (one value) goes only to the proxy, in its
+	// CONNECT request, and never to the server; without a proxy it is not
+	// sent. A proxy URL with user info overrides it, as in net/http.
 	Header http.Header
 
 	// TLSConfig is used by a client for wss:// URLs. Nil means the zero
