@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"log"
+	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -48,7 +49,7 @@ type Conn struct {
 	mb   mailbox
 	free freeList // buffers given back by Recycle
 
-	wmu        sync.Mutex    // guards the fields below and every write to nc
+	wmu        sema          // guards the fields below and every write to nc
 	wbufs      net.Buffers   // header and payload for one writev
 	vec        [2][]byte     // wbufs' backing array
 	closeSent  bool          // a close frame was sent (or writing failed): only close may follow
@@ -64,11 +65,12 @@ type Conn struct {
 	pongScheduled bool        // a goroutine will write them
 	pongPending   atomic.Bool // len(pongs) > 0, read without pongMu
 
-	keepalive *time.Timer   // nil without keepalive
-	kaPing    atomic.Uint64 // payload of the last keepalive ping
-	pongSeen  atomic.Bool   // its pong, or a Ping's, has come
-	kaWaiting bool          // a keepalive ping is out; touched by the timer func only
-	kaGrace   bool          // the pong is given a second PongTimeout; timer func only
+	keepalive  *time.Timer   // nil without keepalive
+	kaPing     atomic.Uint64 // payload of the last keepalive ping
+	kaPingSent atomic.Bool   // the keepalive ping has been written
+	pongSeen   atomic.Bool   // its pong, or a Ping's, has come
+	kaWaiting  bool          // a keepalive ping is out; touched by the timer func only
+	kaGrace    bool          // the pong is given a second PongTimeout; timer func only
 
 	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
 	inFrame       bool       // a frame's payload is being read; guarded by readMu
@@ -94,6 +96,7 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 		opts:        o,
 		subprotocol: subprotocol,
 		closing:     make(chan struct{}),
+		wmu:         make(sema, 1),
 		done:        make(chan struct{}),
 	}
 	c.rb.init(socket{c}, o.ReadBufferSize, pending)
@@ -106,7 +109,9 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
 	c.free.maxN, c.free.maxBytes = o.MailboxMessages, o.MailboxBytes
 	if o.PingInterval > 0 {
-		c.keepalive = time.AfterFunc(o.PingInterval, c.keepaliveTick)
+		// Armed once assigned, so that the timer func sees c.keepalive.
+		c.keepalive = time.AfterFunc(math.MaxInt64, c.keepaliveTick)
+		c.keepalive.Reset(o.PingInterval)
 	}
 	return c
 }
@@ -194,6 +199,7 @@ func (c *Conn) ended() bool {
 // is seen even if the application never waits for a message.
 func (c *Conn) Done() <-chan struct{} {
 	c.startReader()
+	c.mb.awaitEnd()
 	return c.done
 }
 

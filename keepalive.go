@@ -21,15 +21,22 @@ func (c *Conn) keepaliveTick() {
 		copy(ping[4:], k2[:])
 		c.kaPing.Store(binary.BigEndian.Uint64(ping[:]))
 		c.pongSeen.Store(false)
-		go writeFrame(c, opPing, ping[:])
+		c.kaPingSent.Store(false)
+		go func() {
+			if writeFrame(c, opPing, ping[:]) == nil {
+				c.kaPingSent.Store(true)
+			}
+		}()
 		c.kaWaiting, c.kaGrace = true, false
 		c.keepalive.Reset(c.opts.PongTimeout)
 		return
 	}
-	if !c.pongSeen.Load() && !c.readerStarted.Load() && !c.kaGrace {
+	if !c.pongSeen.Load() && c.kaPingSent.Load() && !c.readerStarted.Load() && !c.kaGrace {
 		// Only Wait reads this connection, and the application may not
 		// have been waiting: the pong may be unread. The reader goroutine
-		// reads from now on, and has one more PongTimeout to find it.
+		// reads from now on, and has one more PongTimeout to find it. (A
+		// ping still unsent, behind a write the peer does not read, gets
+		// no such grace.)
 		c.kaGrace = true
 		c.startReader()
 		c.keepalive.Reset(c.opts.PongTimeout)

@@ -83,9 +83,10 @@ func (mb *mailbox) put(m Message, abort <-chan struct{}) bool {
 	mb.mu.Lock()
 	for mb.n >= mb.maxN || (mb.n > 0 && mb.bytes+size > mb.maxBytes) {
 		mb.putWaiting = true
+		space := mb.space // made by open, perhaps on another goroutine
 		mb.mu.Unlock()
 		select {
-		case <-mb.space:
+		case <-space:
 		case <-abort:
 			return false
 		}
@@ -182,6 +183,17 @@ func (mb *mailbox) count() int {
 	return mb.n
 }
 
+// awaitEnd records that the consumer waits for the connection to end:
+// once it has taken every message, it looks for no other, and the end need
+// not wait for it.
+func (mb *mailbox) awaitEnd() {
+	mb.mu.Lock()
+	if mb.n == 0 {
+		mb.markStarved()
+	}
+	mb.mu.Unlock()
+}
+
 // markConsumer records that the application looks for messages.
 func (mb *mailbox) markConsumer() {
 	if !mb.consumer.Load() {
@@ -207,12 +219,13 @@ func (mb *mailbox) awaitConsumer(timeout time.Duration, abort <-chan struct{}) {
 	for {
 		mb.mu.Lock()
 		done := mb.starved || !mb.consumer.Load()
+		idle := mb.idle // made by open, perhaps on another goroutine
 		mb.mu.Unlock()
 		if done {
 			return
 		}
 		select {
-		case <-mb.idle:
+		case <-idle:
 		case <-abort:
 			return
 		case <-t.C:
