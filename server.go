@@ -17,9 +17,9 @@ import (
 //     more than a real client needs, even over a slow mobile link.
 //   - IdleTimeout is 2 min: a keep-alive connection that has gone quiet
 //     between requests gives back its goroutine and buffers. net/http keeps
-//     it for ever by default. 2 min is longer than browsers keep an idle
-//     connection to reuse (Firefox 115 s), so a click rarely finds its
-//     connection closed.
+//     it for ever by default. 2 min leaves a page's next requests time to
+//     reuse the connection, and a client that finds it closed opens another
+//     (browsers and net/http retry idempotent requests).
 //   - MaxHeaderBytes is 64 KiB: net/http's default, 1 MiB, lets each
 //     connection that is still sending headers hold that much. 64 KiB is
 //     well above what browsers send, cookies included (most servers refuse
