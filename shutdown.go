@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"sync"
-	"time"
 )
 
 // Shutdown shuts srv down gracefully, WebSockets included: it closes every
@@ -189,17 +188,15 @@ func (t *tracker) wait(ctx context.Context) error {
 	}
 }
 
-// goAway closes c with 1001 for a server shutdown. The request context
-// is cancelled once the close frame is out, not before: a handler that
-// returns on seeing it finds the connection closing already, so the peer
-// gets 1001, never the 1000 of a handler that returned.
+// goAway closes c with 1001 for a server shutdown. The request context is
+// cancelled once the close frame is going out, not before: the frame is
+// written under the write lock, so a handler that returns on seeing the
+// context end finds the connection closing already, and the peer gets
+// 1001, never the 1000 of a handler that returned.
 func goAway(c *Conn, cancelRequest context.CancelFunc) {
-	sent, err := c.sendClose(CloseGoingAway, "server shutting down")
-	if sent && err == nil {
-		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
-	}
-	cancelRequest()
-	if sent {
-		c.CloseWith(CloseGoingAway, "") // reads the peer's answer, as CloseWith does
-	}
+	go func() {
+		<-c.closing
+		cancelRequest()
+	}()
+	c.CloseWith(CloseGoingAway, "server shutting down")
 }
