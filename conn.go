@@ -100,18 +100,16 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 		done:        make(chan struct{}),
 	}
 	c.rb.init(socket{c}, o.ReadBufferSize, pending)
-	if req != nil {
-		// The request's context outlives the HTTP handler, which may
-		// return, and ends with the connection.
-		ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
-		c.req, c.cancelReq = req.WithContext(ctx), cancel
-	}
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
 	c.free.maxN, c.free.maxBytes = o.MailboxMessages, o.MailboxBytes
 	if o.PingInterval > 0 {
 		// Armed once assigned, so that the timer func sees c.keepalive.
 		c.keepalive = time.AfterFunc(math.MaxInt64, c.keepaliveTick)
 		c.keepalive.Reset(o.PingInterval)
+	}
+	if req != nil {
+		// Last: from here on Shutdown may close c.
+		c.setRequest(req)
 	}
 	return c
 }
