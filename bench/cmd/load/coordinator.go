@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -118,18 +120,19 @@ func (w *worker) stats(ctx context.Context) (serverStats, error) {
 		return serverStats{}, err
 	}
 	rss, err := vmRSS(w.cmd.Process.Pid)
-	return serverStats{goroutines: r.Goroutines, rssKiB: rss, heapStackKiB: int64(r.HeapStackBytes >> 10)}, err
+	return serverStats{goroutines: r.Goroutines, rssKiB: rss, heapKiB: int64(r.HeapBytes >> 10), stackKiB: int64(r.StackBytes >> 10)}, err
 }
 
 // serverStats is summed over the server processes.
 type serverStats struct {
-	goroutines   int
-	rssKiB       int64
-	heapStackKiB int64
+	goroutines int
+	rssKiB     int64
+	heapKiB    int64 // runtime HeapInuse
+	stackKiB   int64 // runtime StackInuse
 }
 
 func (s serverStats) plus(o serverStats) serverStats {
-	return serverStats{s.goroutines + o.goroutines, s.rssKiB + o.rssKiB, s.heapStackKiB + o.heapStackKiB}
+	return serverStats{s.goroutines + o.goroutines, s.rssKiB + o.rssKiB, s.heapKiB + o.heapKiB, s.stackKiB + o.stackKiB}
 }
 
 func allStats(ctx context.Context, servers []*worker) (total serverStats, each []serverStats, err error) {
@@ -318,13 +321,16 @@ func coordinate(parent context.Context, cfg config, stderr io.Writer) (*result, 
 			case <-sampleCtx.Done():
 				return
 			}
+			// A sample is dated when it starts: a collection on a busy
+			// server can take seconds.
+			at := time.Since(start)
 			st, _, err := allStats(ctx, servers)
 			if err != nil {
 				sampleErr = err
 				return
 			}
-			res.samples = append(res.samples, sample{time.Since(start), st})
-			logf("%s: servers %d goroutines, %d KiB RSS", time.Since(start).Round(time.Second), st.goroutines, st.rssKiB)
+			res.samples = append(res.samples, sample{at, st})
+			logf("%s: servers %d goroutines, %d KiB RSS", at.Round(time.Second), st.goroutines, st.rssKiB)
 		}
 	})
 	var lastErr string
@@ -359,6 +365,7 @@ func coordinate(parent context.Context, cfg config, stderr io.Writer) (*result, 
 		return res, err
 	}
 	res.samples = append(res.samples, sample{res.elapsed, res.busy})
+	slices.SortFunc(res.samples, func(a, b sample) int { return cmp.Compare(a.at, b.at) })
 
 	// The clients leave; every server's goroutines must come back down.
 	for _, c := range clients {
@@ -410,9 +417,13 @@ func (r *result) print(w io.Writer) {
 		r.servers, r.clients, c.minSize, c.maxSize, c.dist, c.seed, c.inflight)
 	fmt.Fprintf(w, "connections held: %d of %d\n", r.held, c.conns)
 	if r.held > 0 && r.up.rssKiB > 0 {
-		fmt.Fprintf(w, "server RSS: %d KiB before, %d KiB with every connection up: %.2f KiB per connection (Go heap+stack %.2f KiB)\n",
-			r.base.rssKiB, r.up.rssKiB, float64(r.up.rssKiB-r.base.rssKiB)/float64(r.held),
-			float64(r.up.heapStackKiB-r.base.heapStackKiB)/float64(r.held))
+		n := float64(r.held)
+		fmt.Fprintf(w, "server RSS: %d KiB before, %d KiB with every connection up: %.2f KiB per connection (Go heap %.2f KiB, stacks %.2f KiB)\n",
+			r.base.rssKiB, r.up.rssKiB, float64(r.up.rssKiB-r.base.rssKiB)/n,
+			float64(r.up.heapKiB-r.base.heapKiB)/n, float64(r.up.stackKiB-r.base.stackKiB)/n)
+		fmt.Fprintf(w, "server RSS after the messages, connections still up: %d KiB: %.2f KiB per connection (Go heap %.2f KiB, stacks %.2f KiB)\n",
+			r.busy.rssKiB, float64(r.busy.rssKiB-r.base.rssKiB)/n,
+			float64(r.busy.heapKiB-r.base.heapKiB)/n, float64(r.busy.stackKiB-r.base.stackKiB)/n)
 		fmt.Fprintf(w, "server goroutines: %d before, %d with every connection up (%.2f per connection), %d after the messages\n",
 			r.base.goroutines, r.up.goroutines, float64(r.up.goroutines-r.base.goroutines)/float64(r.held), r.busy.goroutines)
 	}
@@ -426,9 +437,9 @@ func (r *result) print(w io.Writer) {
 	}
 	if len(r.samples) > 2 || c.duration > 0 {
 		fmt.Fprintf(w, "samples while messages flowed (servers, summed):\n")
-		fmt.Fprintf(w, "  %8s  %10s  %10s  %14s\n", "t", "goroutines", "RSS KiB", "heap+stack KiB")
+		fmt.Fprintf(w, "  %8s  %10s  %10s  %10s  %10s\n", "t", "goroutines", "RSS KiB", "heap KiB", "stacks KiB")
 		for _, s := range r.samples {
-			fmt.Fprintf(w, "  %8s  %10d  %10d  %14d\n", s.at.Round(time.Second), s.stats.goroutines, s.stats.rssKiB, s.stats.heapStackKiB)
+			fmt.Fprintf(w, "  %8s  %10d  %10d  %10d  %10d\n", s.at.Round(time.Second), s.stats.goroutines, s.stats.rssKiB, s.stats.heapKiB, s.stats.stackKiB)
 		}
 	}
 	if r.end.goroutines > 0 {

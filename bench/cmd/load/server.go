@@ -23,9 +23,10 @@ type report struct {
 	Kind string `json:"kind"` // ready, stats, up, done, closed
 
 	// A server's.
-	Addr           string `json:"addr,omitempty"`
-	Goroutines     int    `json:"goroutines,omitempty"`
-	HeapStackBytes uint64 `json:"heap_stack_bytes,omitempty"`
+	Addr       string `json:"addr,omitempty"`
+	Goroutines int    `json:"goroutines,omitempty"`
+	HeapBytes  uint64 `json:"heap_bytes,omitempty"`
+	StackBytes uint64 `json:"stack_bytes,omitempty"`
 
 	// A client's.
 	Conns      int            `json:"conns,omitempty"`
@@ -114,7 +115,7 @@ func serve(cfg serverConfig, stdin io.Reader, stdout io.Writer) error {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			// The goroutine reading stdin is this one; Serve's is the other.
-			r := report{Kind: "stats", Goroutines: runtime.NumGoroutine(), HeapStackBytes: ms.HeapInuse + ms.StackInuse}
+			r := report{Kind: "stats", Goroutines: runtime.NumGoroutine(), HeapBytes: ms.HeapInuse, StackBytes: ms.StackInuse}
 			if err := emit(stdout, r); err != nil {
 				return err
 			}
