@@ -135,13 +135,7 @@ func runClient(cfg clientConfig, stdin io.Reader, stdout io.Writer) error {
 	}
 
 	conns, dialErrs, firstErr := dialAll(cfg, src, addrs)
-	defer func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	}()
+	defer func() { closeAll(conns, cfg.dialers) }() // on the way out early
 	up := report{Kind: "up", Conns: cfg.conns - dialErrs, DialErrors: dialErrs}
 	if firstErr != nil {
 		up.FirstError = firstErr.Error()
@@ -238,13 +232,7 @@ func exchange(cfg clientConfig, conns []*websocket.Conn) report {
 		firstMu.Unlock()
 	}
 	// A connection stuck past the phase's end is closed, which ends its Wait.
-	stop := context.AfterFunc(ctx, func() {
-		for _, c := range conns {
-			if c != nil {
-				c.Close()
-			}
-		}
-	})
+	stop := context.AfterFunc(ctx, func() { closeAll(conns, cfg.dialers) })
 	defer stop()
 
 	var wg sync.WaitGroup

@@ -236,6 +236,9 @@ func coordinate(parent context.Context, cfg config, stderr io.Writer) (*result, 
 		if cfg.corruptEach > 0 {
 			args = append(args, "-corrupt", strconv.Itoa(cfg.corruptEach))
 		}
+		if cfg.leakEach > 0 {
+			args = append(args, "-leak", strconv.Itoa(cfg.leakEach))
+		}
 		w, err := startWorker(fmt.Sprintf("server %d", j), args, stderr)
 		if err != nil {
 			return nil, err
@@ -292,12 +295,22 @@ func coordinate(parent context.Context, cfg config, stderr io.Writer) (*result, 
 		}
 	}
 	logf("%d clients hold %d connections (%d failed), dialed in %s", nClients, res.held, res.dialErrors, time.Since(dialStart).Round(time.Millisecond))
-	if res.up, _, err = allStats(ctx, servers); err != nil {
-		return res, err
-	}
 	// Each held connection is one goroutine on its server: the handler's.
-	if got := res.up.goroutines - res.base.goroutines; got != res.held {
-		res.fail("servers have %d goroutines more with %d connections up, want one each", got, res.held)
+	// net/http's goroutine for the connection ends just after the
+	// handshake, so it may take a moment.
+	for try := 0; ; try++ {
+		if res.up, _, err = allStats(ctx, servers); err != nil {
+			return res, err
+		}
+		got := res.up.goroutines - res.base.goroutines
+		if got == res.held {
+			break
+		}
+		if try == 10 {
+			res.fail("servers have %d goroutines more with %d connections up, want one each", got, res.held)
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	logf("servers: %d goroutines, %d KiB RSS", res.up.goroutines, res.up.rssKiB)
 

@@ -62,6 +62,19 @@ func TestRunCatchesCorruptEcho(t *testing.T) {
 	}
 }
 
+// A server whose handlers do not all return must make the run fail.
+func TestRunCatchesLeak(t *testing.T) {
+	cfg := tiny()
+	cfg.leakEach, cfg.settle = 10, 300*time.Millisecond
+	res, err := coordinate(context.Background(), cfg, io.Discard)
+	if err == nil {
+		t.Fatal("run with leaking handlers passed")
+	}
+	if res == nil || res.end.goroutines != res.base.goroutines+4 || !strings.Contains(strings.Join(res.failures, "\n"), "a leak") {
+		t.Errorf("failures %q, %d goroutines after, %d before; want the 4 leaked reported", failures(res), res.end.goroutines, res.base.goroutines)
+	}
+}
+
 // A soak sends until its duration passes and samples the servers.
 func TestRunForDuration(t *testing.T) {
 	cfg := tiny()

@@ -111,6 +111,7 @@ type config struct {
 	timeout     time.Duration
 	settle      time.Duration
 	corruptEach int
+	leakEach    int
 }
 
 func (c *config) flags(fs *flag.FlagSet) {
@@ -131,6 +132,7 @@ func (c *config) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", 0, "limit for the whole run; 0 means 5m plus -duration")
 	fs.DurationVar(&c.settle, "settle", 30*time.Second, "how long the servers' goroutines may take to come back down after the clients leave")
 	fs.IntVar(&c.corruptEach, "corrupt-every", 0, "testing: servers flip a byte of every nth echo, to show that the check catches it")
+	fs.IntVar(&c.leakEach, "leak-every", 0, "testing: servers keep the goroutine of every nth connection, to show that the leak check catches it")
 }
 
 // ciPreset fills the flags that were not given with a run of seconds.

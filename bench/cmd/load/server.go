@@ -53,6 +53,7 @@ type serverConfig struct {
 	listen      string
 	maxSize     int
 	corruptEach int
+	leakEach    int
 	deadline    time.Duration
 }
 
@@ -60,6 +61,7 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:0", "server: address to listen on (loopback only)")
 	fs.IntVar(&c.maxSize, "max-message", 1<<20, "server and client: MaxMessageSize")
 	fs.IntVar(&c.corruptEach, "corrupt", 0, "server: flip a byte of every nth echo (testing)")
+	fs.IntVar(&c.leakEach, "leak", 0, "server: keep the goroutine of every nth connection after it ends (testing)")
 	fs.DurationVar(&c.deadline, "deadline", 10*time.Minute, "server and client: exit after this long whatever happens")
 }
 
@@ -85,11 +87,16 @@ func serve(cfg serverConfig, stdin io.Reader, stdout io.Writer) error {
 	})
 
 	opts := &websocket.Options{MaxMessageSize: int64(cfg.maxSize)}
-	var echoed atomic.Int64
+	var echoed, accepted atomic.Int64
+	leaked := make(chan struct{}) // never closed: the process's end frees it
 	echo := func(ws *websocket.Conn, _ *http.Request) {
+		n := accepted.Add(1)
 		for {
 			m, err := ws.Wait()
 			if err != nil {
+				if cfg.leakEach > 0 && n%int64(cfg.leakEach) == 0 {
+					<-leaked
+				}
 				return // the peer closed, or the connection failed
 			}
 			if n := echoed.Add(1); cfg.corruptEach > 0 && n%int64(cfg.corruptEach) == 0 {
