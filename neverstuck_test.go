@@ -81,16 +81,24 @@ func TestUnsolicitedPongsAreNotLiveness(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c, peer := serverOn(t, &Options{PingInterval: 30 * time.Second, PongTimeout: 10 * time.Second, WriteTimeout: -1})
 		c.startReader()
+		stop, stopped := make(chan struct{}), make(chan struct{})
 		go func() {
+			defer close(stopped)
 			for i := byte(0); ; i++ {
 				if _, err := peer.Write(rawFrame(0x8a, testKey, []byte{i, i, i, i, i, i, i, i})); err != nil {
 					return
 				}
-				time.Sleep(time.Second)
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Second):
+				}
 			}
 		}()
 		start := time.Now()
 		<-c.Done()
+		close(stop)
+		<-stopped
 		peer.Close()
 		if d := time.Since(start); d != 40*time.Second {
 			t.Errorf("dropped after %v, want 40s", d)
