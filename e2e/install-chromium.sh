@@ -7,5 +7,5 @@ if [ -x /usr/bin/chromium ]; then
 	exit 0
 fi
 apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 /usr/bin/chromium --version
