@@ -118,7 +118,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	arrived := make(chan struct{}, 1) // a message was printed
-	var longestSent atomic.Int64 // bytes: tells whose limit a 1009 was
+	var longestSent atomic.Int64      // bytes: tells whose limit a 1009 was
 	go func() {
 		sendLines(ws, stdin, stderr, &longestSent)
 		// Wait for the answers to the last lines, then close.
