@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
 
 // TestBrowser runs every scenario in one chromium, one tab each.
 func TestBrowser(t *testing.T) {
+	if testing.Short() && os.Getenv(requiredVar) != "1" {
+		t.Skip("browser tests take a while: skipped with -short")
+	}
 	b := startBrowser(t)
 	t.Run("download", func(t *testing.T) { testDownload(t, b) })
 	t.Run("interrupted", func(t *testing.T) { testInterrupted(t, b) })
@@ -23,10 +27,16 @@ func testDownload(t *testing.T, b *browser) {
 	defer p.close()
 
 	p.waitFor(`document.body.dataset.state === "ready" && !document.getElementById("start").disabled`)
+	// Records each state the page goes through, with Start's, however
+	// slowly the polls below come on a loaded machine.
+	p.run(`window.seen = [];
+		new MutationObserver(() => seen.push(document.body.dataset.state + (document.getElementById("start").disabled ? " disabled" : " enabled")))
+			.observe(document.body, {attributes: true, attributeFilter: ["data-state"]})`)
 	p.run(`document.getElementById("start").click()`)
-	// Caught on the way, whenever the poll lands: 20 steps of 150 ms.
-	p.waitFor(`document.body.dataset.state === "running" && document.getElementById("start").disabled`)
 	p.waitFor(`document.body.dataset.state === "done"`)
+	if seen := p.text(`seen.join(", ")`); seen != "running disabled, done disabled" {
+		t.Errorf("states after Start: %s; want running then done, Start disabled in both", seen)
+	}
 	if s := p.text(`document.getElementById("status").textContent`); s != "download complete" {
 		t.Errorf("status %q, want download complete", s)
 	}
@@ -58,7 +68,7 @@ func testDownload(t *testing.T, b *browser) {
 // testInterrupted stops the server in the middle of a download: the page
 // says the download was interrupted and offers to reconnect.
 func testInterrupted(t *testing.T, b *browser) {
-	demo := startExample(t, "download", "-step", "500ms") // 10 s in all
+	demo := startExample(t, "download", "-step", "2s") // 40 s in all: stopped long before
 	p := b.open(t, demo.url)
 	defer p.close()
 
