@@ -187,6 +187,17 @@ func testChat(t *testing.T, b *browser) {
 	bob.close()
 	alice.waitFor(`document.getElementById("members").innerText === "alice (you)" && document.getElementById("messages").lastElementChild.textContent === "bob left"`)
 
+	// Joining through the page's form.
+	carol := b.open(t, chat.url)
+	defer carol.close()
+	carol.waitFor(`!document.getElementById("join").hidden && document.getElementById("chat").hidden`)
+	carol.typeText(`input[name="name"]`, "carol")
+	carol.run(`document.querySelector('input[name="room"]').value = ""`)
+	carol.typeText(`input[name="room"]`, "e2e")
+	carol.pressEnter()
+	carol.waitFor(`location.search === "?name=carol&room=e2e" && document.body.dataset.state === "open"`)
+	alice.waitFor(`document.getElementById("members").innerText === "alice (you)\ncarol"`)
+
 	chat.interrupt(t)
 	alice.waitFor(`document.body.dataset.state === "closed" && document.getElementById("text").disabled`)
 	if s := alice.text(`document.getElementById("status").textContent`); !strings.Contains(s, "server shut down (1001)") {
