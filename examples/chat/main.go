@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -103,7 +104,12 @@ func main() {
 		}
 		os.Exit(1)
 	}
-	fmt.Printf("open http://%s/ in a browser\n", ln.Addr())
+	a := ln.Addr().(*net.TCPAddr)
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "localhost" // browsers cannot open a wildcard address
+	}
+	fmt.Printf("open http://%s/ in a browser\n", net.JoinHostPort(host, strconv.Itoa(a.Port)))
 
 	h := newHub(defaultQueue)
 	srv := &http.Server{
