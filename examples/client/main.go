@@ -7,13 +7,15 @@
 // connection has been quiet for a moment (-linger, 1 s), so that the
 // answers to the last lines are not lost, then closes the connection
 // normally (1000) and exits once the server has answered. When the server
-// closes first, it exits too. Either way it prints the close code on standard error, and
-// exits with status 0 for a normal close (1000, 1001 or no code) and 1
-// otherwise. An interrupt (Ctrl-C) closes with 1001 going away.
+// closes first, it exits too. Either way it prints the close code on
+// standard error. It exits with status 0 for a normal close (1000, 1001
+// or no code), 1 for any other close or a failed connection, and 2 for bad
+// arguments, a URL it cannot use among them. An interrupt (Ctrl-C) closes
+// with 1001 going away.
 //
 // Usage:
 //
-//	go run ./examples/client [-H "Name: value"]... [-subprotocol name]... [-linger 1s] ws://127.0.0.1:9000/
+//	go run ./examples/client [-H "Name: value"]... [-subprotocol name]... [-max-size 16MiB] [-linger 1s] ws://127.0.0.1:9000/
 package main
 
 import (
@@ -27,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/zerows/websocket"
@@ -71,6 +74,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags.Var(&subprotocols, "subprotocol", "offer a subprotocol (repeatable, in order of preference)")
 	timeout := flags.Duration("timeout", websocket.DefaultHandshakeTimeout, "bound on the opening handshake")
 	linger := flags.Duration("linger", time.Second, "after standard input ends, close once no message has come for this long")
+	maxSize := sizeFlag(defaultMaxSize)
+	flags.Var(&maxSize, "max-size", "largest message to accept from the server, in bytes or with KiB, MiB or GiB")
 	flags.Usage = func() {
 		fmt.Fprintf(stderr, "usage: client [flags] ws://host[:port]/path\n\n"+
 			"Sends each line of standard input as a text message and prints what comes back.\n\n")
@@ -85,6 +90,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		flags.Usage()
 		return 2
 	}
+	u, err := checkURL(flags.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "client:", err)
+		return 2
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -92,10 +102,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		Header:           header,
 		Subprotocols:     subprotocols,
 		HandshakeTimeout: *timeout,
+		MaxMessageSize:   int64(maxSize),
+		// Room for one message of the largest size waiting behind others.
+		MailboxBytes: max(int64(maxSize), 4<<20),
 	}
-	ws, _, err := websocket.Dial(ctx, flags.Arg(0), opts)
+	ws, _, err := websocket.Dial(ctx, u, opts)
 	if err != nil {
-		fmt.Fprintln(stderr, "client:", err)
+		fmt.Fprintln(stderr, "client:", dialError(u, err))
 		return 1
 	}
 	if p := ws.Subprotocol(); p != "" {
@@ -105,8 +118,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	arrived := make(chan struct{}, 1) // a message was printed
+	var longestSent atomic.Int64      // bytes: tells whose limit a 1009 was
 	go func() {
-		sendLines(ws, stdin, stderr)
+		sendLines(ws, stdin, stderr, &longestSent)
 		// Wait for the answers to the last lines, then close.
 		quiet := time.NewTimer(*linger)
 		defer quiet.Stop()
@@ -147,11 +161,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "closed:", ws.Err())
 		return 1
 	}
-	if ce.Reason != "" {
-		fmt.Fprintf(stderr, "closed: %d %v: %s\n", uint16(ce.Code), ce.Code, ce.Reason)
-	} else {
-		fmt.Fprintf(stderr, "closed: %d %v\n", uint16(ce.Code), ce.Code)
-	}
+	fmt.Fprintln(stderr, describeClose(ce, int64(maxSize), longestSent.Load()))
 	switch ce.Code {
 	case websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived:
 		return 0
@@ -161,12 +171,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // sendLines sends each line of r as a text message, until r ends or the
 // connection closes.
-func sendLines(ws *websocket.Conn, r io.Reader, stderr io.Writer) {
+func sendLines(ws *websocket.Conn, r io.Reader, stderr io.Writer, longest *atomic.Int64) {
 	br := bufio.NewReader(r)
 	for {
 		line, err := br.ReadString('\n')
 		if line != "" || err == nil {
 			line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+			if int64(len(line)) > longest.Load() {
+				longest.Store(int64(len(line)))
+			}
 			if serr := ws.SendText(line); errors.Is(serr, websocket.ErrClosed) {
 				return // the server closed first
 			} else if serr != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -125,14 +126,115 @@ func TestClientServerCloses(t *testing.T) {
 
 func TestClientUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{nil, {"-H", "no colon", "ws://127.0.0.1:1/"}, {"ws://a/", "ws://b/"}} {
+	for _, tc := range []struct {
+		args []string
+		want string // in standard error
+	}{
+		{nil, "usage:"},
+		{[]string{"-H", "no colon", "ws://127.0.0.1:1/"}, `want "Name: value"`},
+		{[]string{"ws://a/", "ws://b/"}, "usage:"},
+		{[]string{"-max-size", "lots", "ws://a/"}, "want a positive number of bytes"},
+		{[]string{"127.0.0.1:9000"}, `"127.0.0.1:9000" is not a URL: did you mean ws://127.0.0.1:9000/ ?`},
+		{[]string{"localhost:9000/"}, `"localhost:9000/" is not a URL: did you mean ws://localhost:9000/ ?`},
+		{[]string{"http://127.0.0.1:9000/chat?x=1"}, "not http://: did you mean ws://127.0.0.1:9000/chat?x=1 ?"},
+		{[]string{"https://example.com/"}, "not https://: did you mean wss://example.com/ ?"},
+		{[]string{"ftp://example.com/"}, `URL scheme "ftp" is not ws:// or wss://`},
+		{[]string{"ws:///path"}, "has no host"},
+	} {
 		var stderr bytes.Buffer
-		if code := run(args, strings.NewReader(""), io.Discard, &stderr); code != 2 {
-			t.Errorf("run(%q) = %d, want 2", args, code)
+		if code := run(tc.args, strings.NewReader(""), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("run(%q) = %d, %q; want 2 and %q", tc.args, code, stderr.String(), tc.want)
 		}
 	}
-	var stderr bytes.Buffer
-	if code := run([]string{"http://127.0.0.1:1/"}, strings.NewReader(""), io.Discard, &stderr); code != 1 || !strings.Contains(stderr.String(), "scheme") {
-		t.Errorf("run(http://…) = %d, %q; want 1 and the error", code, stderr.String())
+}
+
+func TestSizeFlag(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]int64{"1": 1, "1048576": 1 << 20, "64KiB": 64 << 10, "16mib": 16 << 20, "2GiB": 2 << 30} {
+		var s sizeFlag
+		if err := s.Set(in); err != nil || int64(s) != want {
+			t.Errorf("Set(%q) = %d, %v; want %d", in, s, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "MiB", "1.5MiB", "1TiB", "9999999999GiB"} {
+		var s sizeFlag
+		if err := s.Set(in); err == nil {
+			t.Errorf("Set(%q) = %d, want an error", in, s)
+		}
+	}
+	if s := sizeFlag(defaultMaxSize); s.String() != "16MiB" {
+		t.Errorf("default shown as %q", s.String())
+	}
+}
+
+// TestClientDialErrors checks the one-line errors for a closed port and a
+// mix-up of ws:// and wss://, over real TCP.
+func TestClientDialErrors(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	plain := httptest.NewServer(websocket.Require(func(*websocket.Conn, *http.Request) {}, nil))
+	defer plain.Close()
+	tlsSrv := httptest.NewTLSServer(websocket.Require(func(*websocket.Conn, *http.Request) {}, nil))
+	defer tlsSrv.Close()
+	tlsHost := strings.TrimPrefix(tlsSrv.URL, "https://")
+
+	for _, tc := range []struct{ url, want string }{
+		{"ws://" + closed + "/", "client: cannot connect to " + closed + ": connection refused (is the server running, and on this port?)\n"},
+		{"wss" + strings.TrimPrefix(plain.URL, "http") + "/", "client: " + strings.TrimPrefix(plain.URL, "http://") + " does not speak TLS: try ws:// instead of wss://\n"},
+		{"ws://" + tlsHost + "/", "try wss:// instead of ws://\n"},
+	} {
+		var stderr bytes.Buffer
+		code := run([]string{tc.url}, strings.NewReader(""), io.Discard, &stderr)
+		if code != 1 || !strings.HasSuffix(stderr.String(), tc.want) || strings.Count(stderr.String(), "dial") > 1 {
+			t.Errorf("%s: exit %d, %q; want 1 and %q", tc.url, code, stderr.String(), tc.want)
+		}
+	}
+}
+
+// TestClientMaxSize checks -max-size, and that a 1009 says whose limit it
+// was.
+func TestClientMaxSize(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 2<<20) // 2 MiB: over the library's default 1 MiB
+	srv := httptest.NewServer(websocket.Require(func(ws *websocket.Conn, r *http.Request) {
+		ws.SendText(big)
+		for m := range ws.Messages() {
+			ws.SendMessage(m)
+		}
+	}, &websocket.Options{MaxMessageSize: 3 << 20}))
+	defer srv.Close()
+
+	// The default takes it.
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"-linger", "0", wsURL(srv)}, strings.NewReader(""), &stdout, &stderr); code != 0 || stdout.String() != big+"\n" {
+		t.Errorf("default -max-size: exit %d, %d bytes out; stderr %q", code, stdout.Len(), stderr.String())
+	}
+
+	// A lower -max-size refuses it, and says so.
+	stdout.Reset()
+	stderr.Reset()
+	code := run([]string{"-max-size", "1MiB", wsURL(srv)}, strings.NewReader(""), &stdout, &stderr)
+	want := "closed: 1009 message too big: message longer than 1048576 bytes\nclient: this client refused a message from the server longer than -max-size (1048576 bytes); raise -max-size\n"
+	if code != 1 || !strings.HasSuffix(stderr.String(), want) {
+		t.Errorf("-max-size 1MiB: exit %d, %q; want 1 and %q", code, stderr.String(), want)
+	}
+
+	// A line over the server's limit: the server refused it.
+	stderr.Reset()
+	stdin, w := io.Pipe()
+	go func() {
+		io.WriteString(w, strings.Repeat("y", 4<<20)+"\n")
+		// Standard input stays open: the server's close ends the client.
+	}()
+	defer w.Close()
+	code = run([]string{wsURL(srv)}, stdin, io.Discard, &stderr)
+	want = "closed: 1009 message too big: message longer than 3145728 bytes\nclient: the server refused a line of 4194304 bytes: its limit is 3145728 bytes\n"
+	if code != 1 || !strings.HasSuffix(stderr.String(), want) {
+		t.Errorf("a line too big for the server: exit %d, %q; want 1 and %q", code, stderr.String(), want)
 	}
 }

@@ -30,6 +30,12 @@ import (
 //go:embed page.html
 var page []byte
 
+// favicon is the page's icon, served at the URL browsers ask for by
+// default so that no request ends in a 404.
+//
+//go:embed favicon.svg
+var favicon []byte
+
 // The simulated download: fileSize bytes in steps equal steps.
 const (
 	steps    = 20
@@ -66,6 +72,11 @@ func newHandler(step time.Duration) http.Handler {
 		}
 		feed(ws, step)
 	}, nil))
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "max-age=86400")
+		w.Write(favicon)
+	})
 	return mux
 }
 

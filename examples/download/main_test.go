@@ -32,7 +32,7 @@ func TestPage(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: %s, Content-Type %q", resp.Status, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{`<button id="start"`, ">Start</button>", "<progress", "new WebSocket("} {
+	for _, want := range []string{`<button id="start"`, ">Start</button>", ">Reset</button>", ">Reconnect</button>", `role="progressbar"`, "new WebSocket(", "download interrupted", `rel="icon"`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("the page lacks %s", want)
 		}
@@ -42,9 +42,10 @@ func TestPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	icon, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Errorf("GET /favicon.ico: %s, want 404", resp.Status)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.HasPrefix(icon, []byte("<svg")) {
+		t.Errorf("GET /favicon.ico: %s, %s, %.20q; want an SVG icon", resp.Status, resp.Header.Get("Content-Type"), icon)
 	}
 }
 

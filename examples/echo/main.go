@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,7 +22,9 @@ import (
 
 const maxMessageSize = 16 << 20 // 16 MiB
 
-func newHandler(insecureOrigin bool) http.Handler {
+// newHandler echoes every message. subprotocols are the ones it accepts,
+// in its order of preference; none means it never picks one.
+func newHandler(insecureOrigin bool, subprotocols []string) http.Handler {
 	return websocket.Require(func(ws *websocket.Conn, r *http.Request) {
 		for m := range ws.Messages() {
 			if err := ws.SendMessage(m); err != nil {
@@ -34,12 +37,14 @@ func newHandler(insecureOrigin bool) http.Handler {
 		// always let in, however big).
 		MailboxBytes:            maxMessageSize,
 		InsecureSkipOriginCheck: insecureOrigin,
+		Subprotocols:            subprotocols,
 	})
 }
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9000", "`address` to listen on")
 	insecureOrigin := flag.Bool("insecure-origin", false, "accept connections from web pages of any origin")
+	subprotocols := flag.String("subprotocols", "", "comma-separated `list` of subprotocols to accept, in order of preference (e.g. chat,superchat)")
 	flag.Parse()
 
 	ln, err := net.Listen("tcp", *addr)
@@ -49,7 +54,7 @@ func main() {
 	fmt.Printf("echo server listening on ws://%s/\n", ln.Addr())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
-	if err := serve(websocket.NewServer("", newHandler(*insecureOrigin)), ln, stop); err != nil {
+	if err := serve(websocket.NewServer("", newHandler(*insecureOrigin, splitList(*subprotocols))), ln, stop); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -68,4 +73,15 @@ func serve(srv *http.Server, ln net.Listener, stop <-chan os.Signal) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return websocket.Shutdown(ctx, srv)
+}
+
+// splitList splits a comma-separated list, dropping spaces and empty items.
+func splitList(s string) []string {
+	var list []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			list = append(list, item)
+		}
+	}
+	return list
 }

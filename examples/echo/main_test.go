@@ -18,7 +18,7 @@ import (
 )
 
 func TestEcho(t *testing.T) {
-	srv := httptest.NewServer(newHandler(false))
+	srv := httptest.NewServer(newHandler(false, nil))
 	defer srv.Close()
 	c, resp := dial(t, srv.Listener.Addr().String(), "/any/path", "")
 	if resp.StatusCode != 101 {
@@ -63,7 +63,7 @@ func TestOrigin(t *testing.T) {
 		{false, "http://evil.example", 403},
 		{true, "http://evil.example", 101},
 	} {
-		srv := httptest.NewServer(newHandler(tc.insecure))
+		srv := httptest.NewServer(newHandler(tc.insecure, nil))
 		addr := srv.Listener.Addr().String()
 		origin := tc.origin
 		if origin == "same" {
@@ -74,6 +74,27 @@ func TestOrigin(t *testing.T) {
 			t.Errorf("insecure-origin %v, Origin %q: %s, want %d", tc.insecure, origin, resp.Status, tc.want)
 		}
 		srv.Close()
+	}
+}
+
+// TestSubprotocols checks that the server picks by its own order of
+// preference among the ones offered, and picks none when none matches.
+func TestSubprotocols(t *testing.T) {
+	srv := httptest.NewServer(newHandler(false, splitList(" chat, superchat,,")))
+	defer srv.Close()
+	for _, tc := range []struct{ offer, want string }{
+		{"superchat, chat", "chat"},
+		{"superchat", "superchat"},
+		{"v2.other", ""},
+		{"", ""},
+	} {
+		c := dialHeader(t, srv.Listener.Addr().String(), "/", http.Header{"Sec-Websocket-Protocol": {tc.offer}})
+		if c.resp.StatusCode != 101 {
+			t.Fatalf("offer %q: %s", tc.offer, c.resp.Status)
+		}
+		if got := c.resp.Header.Get("Sec-WebSocket-Protocol"); got != tc.want {
+			t.Errorf("offer %q: server picked %q, want %q", tc.offer, got, tc.want)
+		}
 	}
 }
 
@@ -90,6 +111,7 @@ type client struct {
 	conn net.Conn
 	br   *bufio.Reader
 	key  [4]byte
+	resp *http.Response // the handshake's
 }
 
 // dial sends an opening handshake, with an Origin header if origin is not
@@ -97,22 +119,28 @@ type client struct {
 // client speaks through the naive codec in internal/wstest.
 func dial(t *testing.T, addr, path, origin string) (*client, *http.Response) {
 	t.Helper()
+	extra := http.Header{}
+	if origin != "" {
+		extra.Set("Origin", origin)
+	}
+	c := dialHeader(t, addr, path, extra)
+	return c, c.resp
+}
+
+// dialHeader sends an opening handshake with extra headers.
+func dialHeader(t *testing.T, addr, path string, extra http.Header) *client {
+	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	extra := http.Header{}
-	if origin != "" {
-		extra.Set("Origin", origin)
-	}
 	br, resp, err := wstest.ClientHandshake(conn, addr, path, extra)
 	if resp == nil || err != nil && resp.StatusCode == http.StatusSwitchingProtocols {
 		t.Fatal(err)
 	}
-	c := &client{t: t, conn: conn, br: br, key: wstest.NewKey()}
-	return c, resp
+	return &client{t: t, conn: conn, br: br, key: wstest.NewKey(), resp: resp}
 }
 
 // send writes p as one masked frame.
@@ -171,7 +199,7 @@ func TestShutdown(t *testing.T) {
 	}
 	stop := make(chan os.Signal, 1)
 	served := make(chan error, 1)
-	go func() { served <- serve(websocket.NewServer("", newHandler(false)), ln, stop) }()
+	go func() { served <- serve(websocket.NewServer("", newHandler(false, nil)), ln, stop) }()
 	var clients []*client
 	for range 3 {
 		c, resp := dial(t, ln.Addr().String(), "/", "")
