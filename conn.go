@@ -216,8 +216,10 @@ func (c *Conn) Err() error {
 func (c *Conn) Subprotocol() string { return c.subprotocol }
 
 // Request returns the upgrade request a server connection was made from,
-// with a context that is cancelled when the connection closes; nil on a
-// client connection.
+// with a context that is cancelled when the connection closes, when
+// Shutdown closes it, or when the server's BaseContext is cancelled (see
+// ConnContext); nil on a client connection. FromRequest finds the
+// connection from it.
 func (c *Conn) Request() *http.Request { return c.req }
 
 // RemoteAddr returns the peer's network address.

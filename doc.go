@@ -50,7 +50,9 @@
 // one, with the reason for each of its defaults.
 //
 //   - A message may be at most 1 MiB (MaxMessageSize); a larger one fails
-//     the connection with 1009 before its payload is read.
+//     the connection with 1009 before its payload is read. Memory for a
+//     message grows with the bytes that arrive, so a header that declares
+//     a long payload and then stalls costs at most 16 KiB.
 //   - At most 128 messages or 4 MiB wait unread (MailboxMessages,
 //     MailboxBytes). When the mailbox is full the reader stops reading the
 //     socket, so TCP pushes back on the peer: no message is ever dropped,
@@ -62,7 +64,18 @@
 //     allows more origins, InsecureSkipOriginCheck allows all.
 //   - The opening handshake is bounded by 10 s (HandshakeTimeout) and the
 //     closing handshake by 5 s (CloseTimeout).
-//   - Keepalive pings are off unless PingInterval is set.
+//   - A write that does not finish in 30 s (WriteTimeout) fails the
+//     connection: a peer that stops reading cannot hold a sender forever.
+//     SendContext bounds one send by a context as well.
+//   - A peer that stops in the middle of a frame for 30 s (StallTimeout)
+//     is dropped; a connection idle between messages is not.
+//   - Keepalive pings are off unless PingInterval is set: TCP keepalive,
+//     which Go turns on for every connection, already finds hosts that
+//     have gone; pings find peers that stop answering, and keep proxies
+//     from closing idle connections. Keepalive never waits behind a send:
+//     a peer that neither reads nor answers is dropped at PingInterval +
+//     PongTimeout even while a Send to it is blocked, and only a pong
+//     that echoes the ping counts.
 //
 // Messages returned by Wait, Read and Messages belong to the caller. Send
 // does not keep or change the slice it is given; a client masks a copy.

@@ -105,6 +105,9 @@ func (c *Conn) Messages() iter.Seq[Message] {
 // many messages and are done with each before taking the next. m.Data, and
 // any slice of it, must not be used after Recycle. Calling it is optional:
 // without it every message is freshly allocated and the caller's forever.
+// Recycle each message at most once: like a second sync.Pool Put of the
+// same buffer, a second Recycle could hand the same bytes to two later
+// messages.
 func (c *Conn) Recycle(m Message) {
 	if c.readMu.TryLock() {
 		c.free.putOwn(m.Data)
