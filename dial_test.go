@@ -288,12 +288,7 @@ func TestDialBadResponse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			closed := make(chan bool, 1)
-			srv := startRawServer(t, func(c net.Conn) {
-				_, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 				resp := tc.respond(req.Header.Get("Sec-WebSocket-Key"))
 				io.WriteString(c, resp) // fails when the client stops reading
 				if resp == "" || strings.HasSuffix(resp, "Upgr") {
@@ -339,12 +334,7 @@ func TestDialBadResponse(t *testing.T) {
 
 func TestDialInterimResponse(t *testing.T) {
 	t.Parallel()
-	srv := startRawServer(t, func(c net.Conn) {
-		br, req, err := readUpgradeRequest(c)
-		if err != nil {
-			t.Error(err)
-			return
-		}
+	srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"+
 			switching(req.Header.Get("Sec-WebSocket-Key")))
 		answerClose(c, br)
@@ -371,12 +361,7 @@ func TestDialBytesAfter101(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			frames := make(chan []rawFrameIn, 1)
-			srv := startRawServer(t, func(c net.Conn) {
-				br, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 				var b []byte
 				b = append(b, switching(req.Header.Get("Sec-WebSocket-Key"))...)
 				b = append(b, rawFrame(0x81, nil, []byte("hello"))...)
@@ -448,12 +433,7 @@ func TestDialBadFrame(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := make(chan rawFrameIn, 1)
-			srv := startRawServer(t, func(c net.Conn) {
-				br, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 				c.Write(append([]byte(switching(req.Header.Get("Sec-WebSocket-Key"))), tc.frame...))
 				f, err := readRawFrame(br)
 				if err != nil {

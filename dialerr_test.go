@@ -48,12 +48,7 @@ func TestDialErrorEscapesServerBytes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startRawServer(t, func(c net.Conn) {
-				_, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 				io.WriteString(c, tc.respond(req.Header.Get("Sec-WebSocket-Key")))
 				waitClosed(c)
 			})

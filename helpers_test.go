@@ -341,16 +341,25 @@ func (s *rawServer) close() {
 	})
 }
 
-// startSwitchingServer starts a raw server that sends each upgrade request
-// it reads on reqs, answers it with a 101 holding the extra header lines,
-// and then answers the client's close.
-func startSwitchingServer(t *testing.T, reqs chan<- *http.Request, extra ...string) *rawServer {
+// startUpgradeServer starts a raw server that reads each connection's
+// upgrade request and hands it to answer, with the reader to read on
+// from; a request it cannot read fails the test.
+func startUpgradeServer(t *testing.T, answer func(c net.Conn, br *bufio.Reader, req *http.Request)) *rawServer {
 	return startRawServer(t, func(c net.Conn) {
 		br, req, err := readUpgradeRequest(c)
 		if err != nil {
 			t.Errorf("reading the upgrade request: %v", err)
 			return
 		}
+		answer(c, br, req)
+	})
+}
+
+// startSwitchingServer starts a raw server that sends each upgrade request
+// it reads on reqs, answers it with a 101 holding the extra header lines,
+// and then answers the client's close.
+func startSwitchingServer(t *testing.T, reqs chan<- *http.Request, extra ...string) *rawServer {
+	return startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 		reqs <- req
 		io.WriteString(c, switching(req.Header.Get("Sec-WebSocket-Key"), extra...))
 		answerClose(c, br)
