@@ -518,34 +518,31 @@ func TestPreparedMessage(t *testing.T) {
 	}
 }
 
-// TestAnswerBeforeFailing sends a message and, in the same write, a frame
-// that breaks the protocol. An application waiting for messages still gets
-// to answer the first before the connection fails, as with a library that
-// reads only when asked (Autobahn 3.2 and 4.1.3 grade this OK, not
-// NON-STRICT).
-func TestAnswerBeforeFailing(t *testing.T) {
+// TestAnswerBeforeFailingOrClosing sends a message and, in the same
+// write, a frame that breaks the protocol or a close frame. An application
+// waiting for messages still gets to answer the first before the
+// connection fails or closes, as with a library that reads only when asked
+// (Autobahn 3.2 and 4.1.3 grade this OK, not NON-STRICT).
+func TestAnswerBeforeFailingOrClosing(t *testing.T) {
 	addr := echoServer(t, nil)
-	for range 20 {
-		p := dialRaw(t, addr)
-		p.write(append(clientFrame(0x81, "Hello"), clientFrame(0xa1, "bad rsv")...))
-		if b0, payload, err := p.readFrame(); err != nil || b0 != 0x81 || string(payload) != "Hello" {
-			t.Fatalf("first frame = %x %q %v, want the echo", b0, payload, err)
-		}
-		p.expectClose(CloseProtocolError)
-	}
-}
-
-// TestAnswerBeforeClosing: a message followed at once by a close frame is
-// still answered before the close reply.
-func TestAnswerBeforeClosing(t *testing.T) {
-	addr := echoServer(t, nil)
-	for range 20 {
-		p := dialRaw(t, addr)
-		p.write(append(clientFrame(0x81, "last words"), clientFrame(0x88, "\x03\xe8")...))
-		if b0, payload, err := p.readFrame(); err != nil || b0 != 0x81 || string(payload) != "last words" {
-			t.Fatalf("first frame = %x %q %v, want the echo", b0, payload, err)
-		}
-		p.expectClose(CloseNormalClosure)
+	for _, tc := range []struct {
+		name  string
+		after []byte
+		code  CloseCode
+	}{
+		{"failing", clientFrame(0xa1, "bad rsv"), CloseProtocolError},
+		{"closing", clientFrame(0x88, "\x03\xe8"), CloseNormalClosure},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 20 {
+				p := dialRaw(t, addr)
+				p.write(append(clientFrame(0x81, "Hello"), tc.after...))
+				if b0, payload, err := p.readFrame(); err != nil || b0 != 0x81 || string(payload) != "Hello" {
+					t.Fatalf("first frame = %x %q %v, want the echo", b0, payload, err)
+				}
+				p.expectClose(tc.code)
+			}
+		})
 	}
 }
 

@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -15,13 +12,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,54 +24,6 @@ import (
 // This file tests Dial against the package's own server and against raw
 // peers written here byte by byte, without the package's codec or
 // handshake helpers, so that a bug in those cannot hide itself.
-
-// testWait bounds every wait in these tests; none should come close to it.
-const testWait = 10 * time.Second
-
-// dialEchoServer starts a server, TLS or not, that echoes every message
-// with its type.
-func dialEchoServer(t *testing.T, secure bool, opts *Options) *httptest.Server {
-	t.Helper()
-	h := Require(func(ws *Conn, r *http.Request) {
-		for m := range ws.Messages() {
-			if ws.SendMessage(m) != nil {
-				return
-			}
-		}
-	}, opts)
-	var srv *httptest.Server
-	if secure {
-		srv = httptest.NewTLSServer(h)
-	} else {
-		srv = httptest.NewServer(h)
-	}
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-// wsURLOf returns the ws:// or wss:// URL of srv.
-func wsURLOf(srv *httptest.Server) string { return "ws" + strings.TrimPrefix(srv.URL, "http") }
-
-// trustServer returns a TLS configuration that trusts srv's certificate.
-func trustServer(srv *httptest.Server) *tls.Config {
-	pool := x509.NewCertPool()
-	pool.AddCert(srv.Certificate())
-	return &tls.Config{RootCAs: pool}
-}
-
-// dialOK dials and fails the test on error; the connection is closed at
-// cleanup.
-func dialOK(t *testing.T, u string, opts *Options) (*Conn, *http.Response) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testWait)
-	defer cancel()
-	ws, resp, err := Dial(ctx, u, opts)
-	if err != nil {
-		t.Fatalf("Dial(%s) = %v", u, err)
-	}
-	t.Cleanup(func() { ws.Close() })
-	return ws, resp
-}
 
 func TestDialEcho(t *testing.T) {
 	t.Parallel()
@@ -89,7 +35,7 @@ func TestDialEcho(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			srv := dialEchoServer(t, secure, &Options{MaxMessageSize: 2 << 20, Subprotocols: []string{"b", "a"}})
+			srv := startEchoServer(t, secure, &Options{MaxMessageSize: 2 << 20, Subprotocols: []string{"b", "a"}})
 			opts := &Options{MaxMessageSize: 2 << 20, Subprotocols: []string{"a", "b"}}
 			if secure {
 				opts.TLSConfig = trustServer(srv)
@@ -159,7 +105,7 @@ func TestDialEcho(t *testing.T) {
 
 func TestDialOriginRefused(t *testing.T) {
 	t.Parallel()
-	srv := dialEchoServer(t, false, nil)
+	srv := startEchoServer(t, false, nil)
 	h := http.Header{"Origin": {"http://evil.example"}}
 	ws, resp, err := Dial(context.Background(), wsURLOf(srv), &Options{Header: h})
 	var herr *HandshakeError
@@ -175,117 +121,10 @@ func TestDialOriginRefused(t *testing.T) {
 	}
 }
 
-// rawServer is a listener on 127.0.0.1 that runs serve for each
-// connection. close shuts it down and waits for every serve to return; it
-// also runs at cleanup.
-type rawServer struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
-	wg    sync.WaitGroup
-	once  sync.Once
-}
-
-func startRawServer(t *testing.T, serve func(c net.Conn)) *rawServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &rawServer{ln: ln}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.mu.Lock()
-			s.conns = append(s.conns, c)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				serve(c)
-			}()
-		}
-	}()
-	t.Cleanup(s.close)
-	return s
-}
-
-func (s *rawServer) addr() string { return s.ln.Addr().String() }
-
-func (s *rawServer) close() {
-	s.once.Do(func() {
-		s.ln.Close()
-		s.mu.Lock()
-		for _, c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
-}
-
-// readUpgradeRequest reads the client's request as a server would.
-func readUpgradeRequest(c net.Conn) (*bufio.Reader, *http.Request, error) {
-	br := bufio.NewReader(c)
-	req, err := http.ReadRequest(br)
-	return br, req, err
-}
-
-// testAccept computes Sec-WebSocket-Accept for key, RFC 6455 §4.2.2,
-// independently of acceptKey.
-func testAccept(key string) string {
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-func switching(key string, extra ...string) string {
-	return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-		testAccept(key) + "\r\n" + strings.Join(extra, "") + "\r\n"
-}
-
-// answerClose reads the client's frames until its close frame, and
-// answers it, as a server does to end the connection cleanly.
-func answerClose(c net.Conn, br *bufio.Reader) {
-	for {
-		f, err := readClientFrame(br)
-		if err != nil {
-			return
-		}
-		if f.b0&0x0f == 0x8 {
-			c.Write(serverFrame(0x88, nil, f.payload))
-			return
-		}
-	}
-}
-
-// waitClosed reads c until the peer closes it, and reports whether it did
-// within testWait. A reset counts: the client may close with bytes unread.
-func waitClosed(c net.Conn) bool {
-	c.SetReadDeadline(time.Now().Add(testWait))
-	_, err := io.Copy(io.Discard, c)
-	var ne net.Error
-	return !(errors.As(err, &ne) && ne.Timeout())
-}
-
 func TestDialRequest(t *testing.T) {
 	t.Parallel()
 	got := make(chan *http.Request, 1)
-	srv := startRawServer(t, func(c net.Conn) {
-		br, req, err := readUpgradeRequest(c)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		got <- req
-		io.WriteString(c, switching(req.Header.Get("Sec-WebSocket-Key"), "Sec-WebSocket-Protocol: chat.v2\r\n"))
-		answerClose(c, br)
-	})
+	srv := startSwitchingServer(t, got, "Sec-WebSocket-Protocol: chat.v2\r\n")
 	header := http.Header{
 		"Origin":  []string{"http://127.0.0.1"},
 		"X-Multi": []string{"1", "2"},
@@ -449,12 +288,7 @@ func TestDialBadResponse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			closed := make(chan bool, 1)
-			srv := startRawServer(t, func(c net.Conn) {
-				_, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 				resp := tc.respond(req.Header.Get("Sec-WebSocket-Key"))
 				io.WriteString(c, resp) // fails when the client stops reading
 				if resp == "" || strings.HasSuffix(resp, "Upgr") {
@@ -500,12 +334,7 @@ func TestDialBadResponse(t *testing.T) {
 
 func TestDialInterimResponse(t *testing.T) {
 	t.Parallel()
-	srv := startRawServer(t, func(c net.Conn) {
-		br, req, err := readUpgradeRequest(c)
-		if err != nil {
-			t.Error(err)
-			return
-		}
+	srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 		io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"+
 			switching(req.Header.Get("Sec-WebSocket-Key")))
 		answerClose(c, br)
@@ -514,81 +343,6 @@ func TestDialInterimResponse(t *testing.T) {
 	if resp.StatusCode != 101 {
 		t.Errorf("status %d, want 101 after the 103", resp.StatusCode)
 	}
-}
-
-// serverFrame encodes an unmasked frame with first byte b0, or a masked
-// one when key is not nil, without the package's codec.
-func serverFrame(b0 byte, key []byte, payload []byte) []byte {
-	b := []byte{b0, 0}
-	switch n := len(payload); {
-	case n < 126:
-		b[1] = byte(n)
-	case n <= 0xffff:
-		b[1] = 126
-		b = binary.BigEndian.AppendUint16(b, uint16(n))
-	default:
-		b[1] = 127
-		b = binary.BigEndian.AppendUint64(b, uint64(n))
-	}
-	if key == nil {
-		return append(b, payload...)
-	}
-	b[1] |= 0x80
-	b = append(b, key...)
-	for i, c := range payload {
-		b = append(b, c^key[i%4])
-	}
-	return b
-}
-
-// clientFrameIn is a frame read from the client under test.
-type clientFrameIn struct {
-	b0      byte
-	masked  bool
-	key     [4]byte
-	payload []byte // unmasked
-}
-
-func readClientFrame(r io.Reader) (clientFrameIn, error) {
-	var f clientFrameIn
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return f, err
-	}
-	f.b0, f.masked = h[0], h[1]&0x80 != 0
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var b [2]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return f, err
-		}
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return f, err
-		}
-		n = binary.BigEndian.Uint64(b[:])
-	}
-	if f.masked {
-		if _, err := io.ReadFull(r, f.key[:]); err != nil {
-			return f, err
-		}
-	}
-	if n > 1<<24 {
-		return f, fmt.Errorf("frame of %d bytes", n)
-	}
-	f.payload = make([]byte, n)
-	if _, err := io.ReadFull(r, f.payload); err != nil {
-		return f, err
-	}
-	if f.masked {
-		for i := range f.payload {
-			f.payload[i] ^= f.key[i%4]
-		}
-	}
-	return f, nil
 }
 
 // TestDialBytesAfter101 has the server write its 101 and its first frames
@@ -606,28 +360,23 @@ func TestDialBytesAfter101(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			frames := make(chan []clientFrameIn, 1)
-			srv := startRawServer(t, func(c net.Conn) {
-				br, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			frames := make(chan []rawFrameIn, 1)
+			srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 				var b []byte
 				b = append(b, switching(req.Header.Get("Sec-WebSocket-Key"))...)
-				b = append(b, serverFrame(0x81, nil, []byte("hello"))...)
-				b = append(b, serverFrame(0x82, nil, big)...)
+				b = append(b, rawFrame(0x81, nil, []byte("hello"))...)
+				b = append(b, rawFrame(0x82, nil, big)...)
 				c.Write(b)
-				var got []clientFrameIn
+				var got []rawFrameIn
 				for {
-					f, err := readClientFrame(br)
+					f, err := readRawFrame(br)
 					if err != nil {
 						t.Errorf("reading the client's frames: %v", err)
 						break
 					}
 					got = append(got, f)
 					if f.b0&0x0f == 0x8 {
-						c.Write(serverFrame(0x88, nil, f.payload))
+						c.Write(rawFrame(0x88, nil, f.payload))
 						break
 					}
 				}
@@ -640,14 +389,9 @@ func TestDialBytesAfter101(t *testing.T) {
 					t.Fatalf("Wait() = %v %q, %v; want %v %q", m.Type, m.Data, err, want.Type, want.Data)
 				}
 			}
-			must := func(err error) {
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			must(ws.SendText("one"))
-			must(ws.SendText("two"))
-			must(ws.Close())
+			must(t, ws.SendText("one"))
+			must(t, ws.SendText("two"))
+			must(t, ws.Close())
 
 			got := <-frames
 			if len(got) != 3 {
@@ -677,26 +421,21 @@ func TestDialBadFrame(t *testing.T) {
 		frame []byte
 		code  CloseCode
 	}{
-		{"masked server frame", serverFrame(0x82, []byte{1, 2, 3, 4}, []byte("x")), CloseProtocolError},
-		{"RSV1 without extension", serverFrame(0x80|0x40|0x2, nil, []byte("x")), CloseProtocolError},
-		{"RSV3 on a ping", serverFrame(0x80|0x10|0x9, nil, nil), CloseProtocolError},
-		{"reserved data opcode", serverFrame(0x83, nil, nil), CloseProtocolError},
-		{"reserved control opcode", serverFrame(0x8B, nil, nil), CloseProtocolError},
-		{"continuation without start", serverFrame(0x80, nil, []byte("x")), CloseProtocolError},
-		{"invalid UTF-8", serverFrame(0x81, nil, []byte("ok\xff\xfe")), CloseInvalidFramePayloadData},
-		{"too big", serverFrame(0x82, nil, make([]byte, 17)), CloseMessageTooBig},
+		{"masked server frame", rawFrame(0x82, []byte{1, 2, 3, 4}, []byte("x")), CloseProtocolError},
+		{"RSV1 without extension", rawFrame(0x80|0x40|0x2, nil, []byte("x")), CloseProtocolError},
+		{"RSV3 on a ping", rawFrame(0x80|0x10|0x9, nil, nil), CloseProtocolError},
+		{"reserved data opcode", rawFrame(0x83, nil, nil), CloseProtocolError},
+		{"reserved control opcode", rawFrame(0x8B, nil, nil), CloseProtocolError},
+		{"continuation without start", rawFrame(0x80, nil, []byte("x")), CloseProtocolError},
+		{"invalid UTF-8", rawFrame(0x81, nil, []byte("ok\xff\xfe")), CloseInvalidFramePayloadData},
+		{"too big", rawFrame(0x82, nil, make([]byte, 17)), CloseMessageTooBig},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := make(chan clientFrameIn, 1)
-			srv := startRawServer(t, func(c net.Conn) {
-				br, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			got := make(chan rawFrameIn, 1)
+			srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 				c.Write(append([]byte(switching(req.Header.Get("Sec-WebSocket-Key"))), tc.frame...))
-				f, err := readClientFrame(br)
+				f, err := readRawFrame(br)
 				if err != nil {
 					t.Errorf("reading the client's close frame: %v", err)
 				}
@@ -801,23 +540,9 @@ func (c *readNotifier) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// goroutinesBackTo waits until no more than n goroutines run, and fails
-// the test if that does not happen within testWait.
-func goroutinesBackTo(t *testing.T, n int) {
-	t.Helper()
-	deadline := time.Now().Add(testWait)
-	for runtime.NumGoroutine() > n {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, want at most %d:\n%s", runtime.NumGoroutine(), n, buf[:runtime.Stack(buf, true)])
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestDialAbort stops a handshake stuck at each step, by cancelling ctx and
-// by the handshake timeout. Not parallel: it counts goroutines.
+// by the handshake timeout. Not parallel: it checks for goroutines left
+// behind.
 func TestDialAbort(t *testing.T) {
 	for _, s := range stalls {
 		for _, byTimeout := range []bool{false, true} {
@@ -826,7 +551,7 @@ func TestDialAbort(t *testing.T) {
 				name = s.name + "/timeout"
 			}
 			t.Run(name, func(t *testing.T) {
-				before := runtime.NumGoroutine()
+				checkNoLeaks(t)
 				ready := make(chan struct{})
 				u, opts, stop := s.start(t, ready)
 				if opts == nil {
@@ -883,7 +608,6 @@ func TestDialAbort(t *testing.T) {
 					t.Errorf("Dial error %v, want context.Canceled", r.err)
 				}
 				stop()
-				goroutinesBackTo(t, before)
 			})
 		}
 	}
@@ -992,17 +716,8 @@ func TestDialRefusesHeader(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%q", tc.name), func(t *testing.T) {
 			t.Parallel()
-			got := make(chan string, 2)
-			srv := startRawServer(t, func(c net.Conn) {
-				br, req, err := readUpgradeRequest(c)
-				if err != nil {
-					got <- "unreadable request: " + err.Error()
-					return
-				}
-				got <- req.Header.Get("Sec-WebSocket-Key")
-				io.WriteString(c, switching(req.Header.Get("Sec-WebSocket-Key")))
-				answerClose(c, br)
-			})
+			got := make(chan *http.Request, 2)
+			srv := startSwitchingServer(t, got)
 			var dials atomic.Int32
 			opts := &Options{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 				dials.Add(1)
@@ -1030,8 +745,8 @@ func TestDialRefusesHeader(t *testing.T) {
 			srv.close()
 			close(got)
 			var seen []string
-			for key := range got {
-				seen = append(seen, key)
+			for req := range got {
+				seen = append(seen, req.Header.Get("Sec-WebSocket-Key"))
 			}
 			if want := resp.Request.Header.Get("Sec-WebSocket-Key"); len(seen) != 1 || seen[0] != want {
 				t.Errorf("the listener saw requests with keys %q; want only the good one's, %q", seen, want)

@@ -43,24 +43,7 @@ const (
 	// from elsewhere (the URL, the cause): room for any honest one, such
 	// as a TLS error naming a certificate's hosts.
 	maxErrorTextBytes = 1024
-	// maxQuoteBytes bounds a quoted excerpt of what a peer sent (a body's
-	// first line, a header's value): enough to recognise it.
-	maxQuoteBytes = 128
 )
-
-// quoteText returns s as a Go string literal, as strconv.Quote does, cut
-// to at most max bytes of s (marked with "…" after the quote).
-func quoteText(s string, max int) string {
-	cut := len(s) > max
-	if cut {
-		s = s[:runeStart(s, max)]
-	}
-	q := strconv.Quote(s)
-	if cut {
-		q += "…"
-	}
-	return q
-}
 
 // appendEscaped appends s to b with what strconv.Quote escapes escaped
 // (control characters, invalid UTF-8, other non-printing runes), but not
@@ -95,15 +78,6 @@ func appendEscaped(b []byte, s string, max int) []byte {
 		b = append(b, "…"...)
 	}
 	return b
-}
-
-// runeStart returns the largest index not above n at which a rune of s
-// starts, so that cutting there leaves whole runes.
-func runeStart(s string, n int) int {
-	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return n
 }
 
 // fail describes a failed step; if the handshake's time is up or its

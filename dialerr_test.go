@@ -11,28 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
-
-// logUnsafe returns the first thing in s that a log or terminal could take
-// as a command, as a quoted string, or "" when there is none: invalid
-// UTF-8, or a rune that is not printable (ESC, CR, BEL, DEL, C1 controls
-// such as U+009B, which some terminals read as CSI).
-func logUnsafe(s string) string {
-	if !utf8.ValidString(s) {
-		return "invalid UTF-8"
-	}
-	for _, r := range s {
-		if !strconv.IsPrint(r) {
-			return strconv.QuoteRune(r)
-		}
-	}
-	return ""
-}
-
-// hostile is what a hostile server puts where a dial error may quote it:
-// terminal escapes, a bell, a carriage return to overwrite the log line.
-const hostile = "\x1b[2J\x1b[31mpwned\x07\rINFO all good\x9b31m\xc2\x9b"
 
 func TestDialErrorEscapesServerBytes(t *testing.T) {
 	t.Parallel()
@@ -69,12 +48,7 @@ func TestDialErrorEscapesServerBytes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := startRawServer(t, func(c net.Conn) {
-				_, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
+			srv := startUpgradeServer(t, func(c net.Conn, br *bufio.Reader, req *http.Request) {
 				io.WriteString(c, tc.respond(req.Header.Get("Sec-WebSocket-Key")))
 				waitClosed(c)
 			})

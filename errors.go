@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"unicode/utf8"
 )
 
 // CloseCode is a close status code, RFC 6455 §7.4, as registered with IANA
@@ -124,9 +125,12 @@ func failWith(code CloseCode, msg string) *protocolError {
 }
 
 // HandshakeError is an opening handshake that failed. On the server, Status
-// is the HTTP status that was sent (400, 403, 405 or 426) and Reason the
+// is the HTTP status that was sent (400, 403, 405 or 426 for the request;
+// 500 when the ResponseWriter cannot be hijacked; 0 when none was sent,
+// as taking the connection over or writing the 101 failed) and Reason the
 // one-line body; on the client, Status is the server's status (0 when the
-// response never came) and Reason says what was wrong with it.
+// response never came) and Reason says what was wrong with it. A Reason
+// quotes what the peer sent with control bytes escaped.
 type HandshakeError struct {
 	Status int
 	Reason string
@@ -137,4 +141,34 @@ func (e *HandshakeError) Error() string {
 		return "websocket: handshake failed: " + e.Reason
 	}
 	return fmt.Sprintf("websocket: handshake failed: %d %s: %s", e.Status, http.StatusText(e.Status), e.Reason)
+}
+
+// maxQuoteBytes bounds a quoted excerpt of what a peer sent (a body's
+// first line, a header's value): enough to recognise it.
+const maxQuoteBytes = 128
+
+// quoteText returns s as a Go string literal, as strconv.Quote does, cut
+// to at most max bytes of s (marked with "…" after the quote). Every error
+// that repeats what a peer sent quotes it so, on both sides: the text may
+// reach a log, a terminal or a browser, and control bytes (ESC, CR, BEL,
+// C1) or invalid UTF-8 must not reach them raw.
+func quoteText(s string, max int) string {
+	cut := len(s) > max
+	if cut {
+		s = s[:runeStart(s, max)]
+	}
+	q := strconv.Quote(s)
+	if cut {
+		q += "…"
+	}
+	return q
+}
+
+// runeStart returns the largest index not above n at which a rune of s
+// starts, so that cutting there leaves whole runes.
+func runeStart(s string, n int) int {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
 }

@@ -11,35 +11,6 @@ import (
 	"testing"
 )
 
-// handshake sends a raw request to srv and returns the response.
-func handshake(t *testing.T, srv *httptest.Server, req string) *http.Response {
-	t.Helper()
-	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	if _, err := io.WriteString(nc, req); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp
-}
-
-const validUpgrade = "GET /x HTTP/1.1\r\nHost: example.com\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
-	"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-
-func body(t *testing.T, resp *http.Response) string {
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
 func TestRequireRejections(t *testing.T) {
 	ran := false
 	srv := httptest.NewServer(Require(func(ws *Conn, r *http.Request) { ran = true }, nil))
@@ -118,15 +89,9 @@ func TestMiddlewareFromRequest(t *testing.T) {
 	if b := body(t, resp); b != "plain" {
 		t.Errorf("plain GET = %q", b)
 	}
-	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	io.WriteString(nc, strings.Replace(validUpgrade, "/x", "/any/path", 1)+"\r\n")
-	p := &rawPeer{t: t, nc: nc, br: bufio.NewReader(nc)}
-	if resp, err := http.ReadResponse(p.br, nil); err != nil || resp.StatusCode != 101 {
-		t.Fatalf("upgrade: %v %v", resp, err)
+	p, resp := rawHandshake(t, srv.Listener.Addr().String(), []byte(strings.Replace(validUpgrade, "/x", "/any/path", 1)+"\r\n"))
+	if resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %s", resp.Status)
 	}
 	if b0, payload, err := p.readFrame(); err != nil || b0 != 0x81 || string(payload) != "/any/path" {
 		t.Fatalf("frame = %x %q %v", b0, payload, err)

@@ -115,9 +115,9 @@ func checkRequest(r *http.Request, o *Options) *HandshakeError {
 	h := r.Header
 	switch version := h[hdrVersion]; {
 	case r.Method != http.MethodGet:
-		return &HandshakeError{http.StatusMethodNotAllowed, "method " + r.Method + " is not GET"}
+		return &HandshakeError{http.StatusMethodNotAllowed, "method " + quoteText(r.Method, maxQuoteBytes) + " is not GET"}
 	case !r.ProtoAtLeast(1, 1) || r.ProtoMajor != 1:
-		return &HandshakeError{http.StatusBadRequest, r.Proto + " cannot be upgraded; HTTP/1.1 is required"}
+		return &HandshakeError{http.StatusBadRequest, quoteText(r.Proto, maxQuoteBytes) + " cannot be upgraded; HTTP/1.1 is required"}
 	case len(h[hdrUpgrade]) == 0 && !headerHasToken(h[hdrConnection], "upgrade"):
 		// Not a half-right upgrade but none at all: most likely a browser
 		// or a probe that followed a link to a WebSocket endpoint.
@@ -166,11 +166,11 @@ func checkOrigin(r *http.Request, o *Options) *HandshakeError {
 		return nil // as if absent: no browser sends an empty Origin
 	}
 	if strings.Contains(raw, ",") {
-		return &HandshakeError{http.StatusForbidden, "Origin " + quote(raw) + " is a list; one origin is allowed"}
+		return &HandshakeError{http.StatusForbidden, "Origin " + quoteText(raw, maxQuoteBytes) + " is a list; one origin is allowed"}
 	}
 	origin, problem := parseOrigin(raw)
 	if problem != "" {
-		return &HandshakeError{http.StatusForbidden, "Origin " + quote(raw) + " " + problem}
+		return &HandshakeError{http.StatusForbidden, "Origin " + quoteText(raw, maxQuoteBytes) + " " + problem}
 	}
 	if origin.sameAs(r) {
 		return nil
@@ -183,7 +183,7 @@ func checkOrigin(r *http.Request, o *Options) *HandshakeError {
 			}
 		}
 	}
-	return &HandshakeError{http.StatusForbidden, "Origin " + quote(raw) + " is not allowed"}
+	return &HandshakeError{http.StatusForbidden, "Origin " + quoteText(raw, maxQuoteBytes) + " is not allowed"}
 }
 
 // origin is a serialized origin, RFC 6454 §6.2: scheme "://" host, and
@@ -356,13 +356,6 @@ func equalFoldASCII(a, b string) bool {
 func isASCIILetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 func isDigit(c byte) bool       { return '0' <= c && c <= '9' }
 func isHexDigit(c byte) bool    { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
-
-func quote(s string) string {
-	if len(s) > 100 {
-		s = s[:100] + "…"
-	}
-	return `"` + strings.ToValidUTF8(s, "?") + `"`
-}
 
 // selectSubprotocol returns the first of the server's subprotocols that the
 // client offered: the server's preference order decides, not the client's.

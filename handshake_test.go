@@ -420,3 +420,63 @@ func BenchmarkSelectSubprotocol1MB(b *testing.B) {
 		}
 	}
 }
+
+// TestRejectionEscapesRequestBytes: a 400, 403 or 405 body that repeats
+// what the client sent (its Origin, method or protocol) shows control
+// bytes, C1 controls and invalid UTF-8 escaped, and a bounded excerpt of a
+// long value; the same text is the HandshakeError's Reason.
+func TestRejectionEscapesRequestBytes(t *testing.T) {
+	long := strings.Repeat("\x1b", 10000)
+	for _, tc := range []struct {
+		name   string
+		edit   func(r *http.Request)
+		status int
+	}{
+		{"origin", func(r *http.Request) { r.Header.Set("Origin", hostile) }, 403},
+		{"origin path", func(r *http.Request) { r.Header.Set("Origin", "https://example.com/"+hostile+"\xff") }, 403},
+		{"origin list", func(r *http.Request) { r.Header.Set("Origin", "https://a.test, "+hostile) }, 403},
+		{"long origin", func(r *http.Request) { r.Header.Set("Origin", long) }, 403},
+		{"method", func(r *http.Request) { r.Method = hostile }, 405},
+		{"protocol", func(r *http.Request) { r.Proto, r.ProtoMajor, r.ProtoMinor = hostile, 2, 0 }, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := upgradeRequest()
+			tc.edit(r)
+			w := httptest.NewRecorder()
+			ws, err := Upgrade(w, r, nil)
+			herr, _ := err.(*HandshakeError)
+			if ws != nil || herr == nil || herr.Status != tc.status || w.Code != tc.status {
+				t.Fatalf("Upgrade = %v, %v, response %d; want a %d", ws, err, w.Code, tc.status)
+			}
+			body := strings.TrimSuffix(w.Body.String(), "\n")
+			if bad := logUnsafe(body); bad != "" {
+				t.Errorf("body %q holds %s", body, bad)
+			}
+			if bad := logUnsafe(herr.Error()); bad != "" {
+				t.Errorf("error %q holds %s", herr, bad)
+			}
+			if !strings.Contains(body, `\x1b`) || body != "websocket: "+herr.Reason {
+				t.Errorf("body %q, want the request's bytes escaped, as in the Reason %q", body, herr.Reason)
+			}
+			if len(body) > 4*maxQuoteBytes+100 { // \x1b is four bytes for one
+				t.Errorf("body of %d bytes, want a bounded excerpt", len(body))
+			}
+		})
+	}
+}
+
+// TestRejectionEscapesOverTCP: net/http refuses ASCII controls in header
+// values itself, but lets C1 controls and invalid UTF-8 through to the
+// handler; the 403 body shows them escaped.
+func TestRejectionEscapesOverTCP(t *testing.T) {
+	srv := httptest.NewServer(Require(func(ws *Conn, r *http.Request) {}, nil))
+	defer srv.Close()
+	resp := handshake(t, srv, validUpgrade+"Origin: https://example.com/\xc2\x9b31m\xff\x9b\r\n\r\n")
+	b := body(t, resp)
+	if resp.StatusCode != 403 || !strings.Contains(b, `\u009b31m\xff\x9b`) {
+		t.Errorf("response %d %q, want 403 quoting the Origin escaped", resp.StatusCode, b)
+	}
+	if bad := logUnsafe(strings.TrimSuffix(b, "\n")); bad != "" {
+		t.Errorf("body %q holds %s", b, bad)
+	}
+}

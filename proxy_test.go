@@ -74,7 +74,7 @@ func TestDialProxy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			srv := dialEchoServer(t, tc.secure || tc.httpsProxy, nil)
+			srv := startEchoServer(t, tc.secure || tc.httpsProxy, nil)
 			var proxyTLS *tls.Config
 			if tc.httpsProxy {
 				proxyTLS = srv.TLS.Clone()
@@ -199,16 +199,7 @@ func TestDialProxyAuthorizationHeader(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got := make(chan *http.Request, 1)
-			srv := startRawServer(t, func(c net.Conn) {
-				br, req, err := readUpgradeRequest(c)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				got <- req
-				io.WriteString(c, switching(req.Header.Get("Sec-WebSocket-Key")))
-				answerClose(c, br)
-			})
+			srv := startSwitchingServer(t, got)
 			opts := &Options{
 				Header: http.Header{tc.key: {token}, "Authorization": {"Bearer server-token"}},
 				Proxy:  func(*http.Request) (*url.URL, error) { return nil, nil },

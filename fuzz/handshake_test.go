@@ -21,6 +21,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/zerows/websocket"
 )
@@ -598,6 +599,29 @@ func readFrames(b []byte) (frames []clientFrame, cut bool) {
 // Sec-WebSocket-Accept value for the key of Dial's request.
 const acceptPlaceholder = "{{accept}}"
 
+// maxErrorText bounds the length of an error's text: a Dial error quotes
+// at most a few excerpts of what the server sent, each cut short.
+const maxErrorText = 8 << 10
+
+// unsafeToLog says what in s must not reach a log or a terminal, or ""
+// when nothing does: invalid UTF-8, a C0 control (tab included), DEL, a C1
+// control such as U+009B (CSI to some terminals), or a length over
+// maxErrorText.
+func unsafeToLog(s string) string {
+	if len(s) > maxErrorText {
+		return fmt.Sprintf("%d bytes", len(s))
+	}
+	if !utf8.ValidString(s) {
+		return "invalid UTF-8"
+	}
+	for _, r := range s {
+		if r < 0x20 || 0x7f <= r && r < 0xa0 {
+			return fmt.Sprintf("%U", r)
+		}
+	}
+	return ""
+}
+
 // FuzzDialResponse: see the package documentation.
 func FuzzDialResponse(f *testing.F) {
 	const ok101 = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + acceptPlaceholder + "\r\n"
@@ -678,6 +702,9 @@ func FuzzDialResponse(f *testing.F) {
 		if err != nil {
 			if ws != nil {
 				t.Fatalf("response %q: Dial returned a Conn and the error %v", raw, err)
+			}
+			if bad := unsafeToLog(err.Error()); bad != "" {
+				t.Fatalf("response %q: Dial's error %q holds %s", raw, err, bad)
 			}
 			if resp == nil {
 				return
