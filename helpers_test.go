@@ -119,12 +119,6 @@ func readRawFrame(r io.Reader) (rawFrameIn, error) {
 	return f, nil
 }
 
-// serverFrame and readClientFrame are rawFrame and readRawFrame under the
-// names the client's tests call them by.
-var (
-	serverFrame     = rawFrame
-	readClientFrame = readRawFrame
-)
 
 // The raw peer.
 

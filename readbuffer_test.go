@@ -39,7 +39,7 @@ func TestHandshakeLeftoverServer(t *testing.T) {
 }
 
 func TestHandshakeLeftoverClient(t *testing.T) {
-	stream := append(serverFrame(0x89, nil, []byte("hello")), serverFrame(0x81, nil, []byte("hi"))...)
+	stream := append(rawFrame(0x89, nil, []byte("hello")), rawFrame(0x81, nil, []byte("hi"))...)
 	for _, split := range leftoverSplits {
 		t.Run("split="+strconv.Itoa(split), func(t *testing.T) {
 			dialed := make(chan struct{})
@@ -52,7 +52,7 @@ func TestHandshakeLeftoverClient(t *testing.T) {
 				c.Write(append([]byte(switching(req.Header.Get("Sec-WebSocket-Key"))), stream[:split]...))
 				<-dialed
 				c.Write(stream[split:])
-				f, err := readClientFrame(br)
+				f, err := readRawFrame(br)
 				if err == nil && f.b0 == 0x8a {
 					pong <- f.payload
 				}
