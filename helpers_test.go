@@ -119,7 +119,6 @@ func readRawFrame(r io.Reader) (rawFrameIn, error) {
 	return f, nil
 }
 
-
 // The raw peer.
 
 // rawPeer is the test's end of a connection.
