@@ -90,7 +90,7 @@ func (e *CloseError) Error() string {
 	if e.Reason == "" {
 		return fmt.Sprintf("websocket: closed: %d %v", uint16(e.Code), e.Code)
 	}
-	return fmt.Sprintf("websocket: closed: %d %v: %s", uint16(e.Code), e.Code, e.Reason)
+	return fmt.Sprintf("websocket: closed: %d %v: %s", uint16(e.Code), e.Code, printable(e.Reason))
 }
 
 // CloseStatus returns the code of the *CloseError in err's chain, or 0.
@@ -162,6 +162,16 @@ func quoteText(s string, max int) string {
 		q += "…"
 	}
 	return q
+}
+
+// printable returns s as it is when it holds only printable text, and
+// quoted otherwise: a close reason is the peer's choice, and may hold
+// control bytes that must not reach a log or a terminal raw.
+func printable(s string) string {
+	if q := strconv.Quote(s); q[1:len(q)-1] != s {
+		return q
+	}
+	return s
 }
 
 // runeStart returns the largest index not above n at which a rune of s

@@ -181,3 +181,17 @@ func TestReaderGoroutinePanic(t *testing.T) {
 		t.Errorf("client Err() = %v, want the server's 1011", ce)
 	}
 }
+
+// TestCloseReasonEscaped: a peer's close reason with control bytes comes
+// out of Error quoted, never raw.
+func TestCloseReasonEscaped(t *testing.T) {
+	for reason, want := range map[string]string{
+		"bye":             "1000 normal closure: bye",
+		"\x1b[2Jgone\r\a": `1000 normal closure: "\x1b[2Jgone\r\a"`,
+	} {
+		got := (&CloseError{Code: CloseNormalClosure, Reason: reason}).Error()
+		if !strings.HasSuffix(got, want) {
+			t.Errorf("Error() = %q, want it to end in %q", got, want)
+		}
+	}
+}
