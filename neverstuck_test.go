@@ -201,3 +201,47 @@ func TestSendAfterPeerClose(t *testing.T) {
 		<-c.Done()
 	})
 }
+
+// TestPingFloodWhileNotReading (M2): a peer that sends a 125-byte ping
+// every millisecond and reads nothing holds no send past WriteTimeout,
+// and the pongs owed to it stay bounded.
+func TestPingFloodWhileNotReading(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, peer := serverOn(t, &Options{WriteTimeout: 10 * time.Second})
+		c.startReader()
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		maxOwed := 0
+		go func() {
+			defer close(stopped)
+			ping := rawFrame(0x89, testKey, make([]byte, 125))
+			for {
+				if _, err := peer.Write(ping); err != nil {
+					return
+				}
+				c.pongMu.Lock()
+				maxOwed = max(maxOwed, len(c.pongs))
+				c.pongMu.Unlock()
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
+		}()
+		start := time.Now()
+		err := c.SendText("hello")
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("SendText returned after %v, want at most WriteTimeout (10s)", d)
+		}
+		if err == nil {
+			t.Error("SendText succeeded though the peer reads nothing")
+		}
+		<-c.Done()
+		close(stop)
+		<-stopped
+		peer.Close()
+		if maxOwed > maxQueuedPongs {
+			t.Errorf("%d pongs owed at once, want at most %d", maxOwed, maxQueuedPongs)
+		}
+	})
+}

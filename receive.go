@@ -3,8 +3,36 @@ package websocket
 import (
 	"context"
 	"iter"
+	"strconv"
 	"time"
 )
+
+// MessageType says whether a message is text or binary (RFC 6455 §5.6).
+type MessageType int
+
+const (
+	// MessageText is a message of UTF-8 text (opcode 0x1).
+	MessageText MessageType = 1
+	// MessageBinary is a message of arbitrary bytes (opcode 0x2).
+	MessageBinary MessageType = 2
+)
+
+func (t MessageType) String() string {
+	switch t {
+	case MessageText:
+		return "text"
+	case MessageBinary:
+		return "binary"
+	}
+	return "MessageType(" + strconv.Itoa(int(t)) + ")"
+}
+
+// Message is one whole WebSocket message. Data belongs to the receiver: the
+// library never touches it again.
+type Message struct {
+	Type MessageType
+	Data []byte
+}
 
 // Wait returns the oldest queued message, waiting for one if none is
 // queued. Once the connection has closed, Wait still returns the messages
