@@ -18,12 +18,13 @@ import (
 //
 // Wait reads the socket itself while no other goroutine does: the message
 // goes from the socket straight to its caller, with no goroutine of the
-// Conn's own and no hand-off between goroutines. The methods that need the
+// Conn's own and no hand-off between goroutines. The calls that need the
 // socket read while the application is not waiting (Read, CountMessages,
-// HasMessages, WaitContext, WaitTimeout, Ping, Done, Err, CloseWith, a
-// keepalive pong not read in time, or a second concurrent Wait) start a reader goroutine
+// HasMessages, WaitContext, WaitTimeout, Ping, Done, Err, a keepalive pong
+// not read in time, a second Wait at once) start a reader goroutine
 // instead, which parks whole messages in a bounded mailbox for every Wait
-// and Read that follows, and runs until the connection ends. Send starts
+// and Read that follows, and runs until the connection ends. CloseWith
+// reads the peer's answer itself when nothing else reads. Send starts
 // nothing: a connection that is only ever sent on notices its end when a
 // write fails.
 //

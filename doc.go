@@ -34,13 +34,13 @@
 // message goes from the socket to the application with no goroutine
 // hand-off, and an idle connection costs one goroutine: the handler's. The
 // calls that need the socket read while the application is not waiting
-// (Read, HasMessages, CountMessages, WaitContext, WaitTimeout, Ping, Done,
+// (Read, CountMessages, HasMessages, WaitContext, WaitTimeout, Ping, Done,
 // Err, a keepalive pong not read in time, a second Wait at once) start a
-// reader goroutine
-// that owns the socket from then on and queues messages in the mailbox.
-// Send starts nothing: a connection only ever sent on, as with other
-// libraries, answers no pings and learns of the peer's close when a write
-// fails; call Done to have it read.
+// reader goroutine that owns the socket from then on and queues messages
+// in the mailbox. CloseWith reads the peer's answer itself when nothing
+// else reads. Send starts nothing: a connection only ever sent on, as with
+// other libraries, answers no pings and learns of the peer's close when a
+// write fails; call Done to have it read.
 //
 // # Limits and defaults
 //
