@@ -10,6 +10,7 @@ import (
 // of header and payload; large masked ones are masked into the buffer piece
 // by piece, so the caller's bytes are never changed.
 func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
+	c.armWrite()
 	h := header{fin: true, op: op, length: int64(len(p))}
 	if c.client {
 		h.masked = true
@@ -19,7 +20,7 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 	// through a larger one, so that it takes few system calls.
 	size := c.opts.WriteBufferSize
 	if len(p) > size && c.client || !isBytes(p) {
-		size = max(size, min(len(p), largeWriteSize))
+		size = writeSizeClass(size, len(p))
 	}
 	pool := bufferPool(size + maxHeaderLen)
 	bp := pool.Get().(*[]byte)
@@ -65,6 +66,17 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 // ~0.95 ms with 256 KiB (BenchmarkEcho in bench/).
 const largeWriteSize = 256 << 10
 
+// writeSizeClass returns the size of the buffer a frame of n bytes is
+// written through: the write buffer size, doubled until it holds n or
+// reaches largeWriteSize. A few classes, so that frames of many lengths
+// share a few pools.
+func writeSizeClass(size, n int) int {
+	for size < n && size < largeWriteSize {
+		size *= 2
+	}
+	return size
+}
+
 // isBytes reports whether p is a []byte, which the writev path can send
 // without a copy.
 func isBytes[P []byte | string](p P) bool {
@@ -76,6 +88,10 @@ func isBytes[P []byte | string](p P) bool {
 // partial frame, so it is dropped. c.wmu is held.
 func (c *Conn) wrote(err error) error {
 	if err != nil {
+		if isTimeout(err) && !c.closeSent {
+			reason := "a write did not finish within " + c.opts.WriteTimeout.String()
+			c.cause.CompareAndSwap(nil, &reason)
+		}
 		c.markClosing()
 		c.nc.Close()
 	}
