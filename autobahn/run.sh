@@ -46,7 +46,9 @@ Install one of them:
       virtualenv -p python2.7 ~/wstest && ~/wstest/bin/pip install autobahntestsuite
       export PATH=~/wstest/bin:$PATH
 
-Without either, the Go-native conformance suite still runs:
+Or run a Python 3 port of the suite with autobahn/ci.sh (see README.md).
+
+Without any of them, the Go-native conformance suite still runs:
   go test ./autobahn/...
 EOF
 }
