@@ -26,7 +26,7 @@ const (
 // a goroutine of its own, which runs only while that member has messages
 // waiting, so a member that is slow, or whose peer stops reading, delays
 // nobody else, and an idle group holds no goroutine: an idle member costs
-// about 160 bytes (BenchmarkGroupJoin), where a writer goroutine parked
+// about 220 bytes (BenchmarkGroupJoin), where a writer goroutine parked
 // per member would cost 2 KiB of stack or more.
 //
 // A member whose backlog would pass MaxBacklog messages or MaxBacklogBytes
