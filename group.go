@@ -13,8 +13,9 @@ const (
 	// each waiting message costs the member one pointer, 2 KiB at the bound.
 	DefaultGroupBacklog = 256
 	// DefaultGroupBacklogBytes (1 MiB) is how many bytes of messages a
-	// member may have waiting. Members share the messages, so this bounds
-	// how far behind a member may fall, not memory per member: 1 MiB is
+	// member may have waiting. Members share the messages, and every
+	// backlog is the latest messages, so this also bounds the message
+	// data the whole group holds, however many members it has. 1 MiB is
 	// about 8 s of catching up on a 1 Mbit/s link, past which the member
 	// is better off reconnecting and starting afresh.
 	DefaultGroupBacklogBytes = 1 << 20
@@ -40,6 +41,11 @@ const (
 // in the order of the Broadcast calls. Broadcast does not pace its caller:
 // one that broadcasts faster than the members' connections can carry will
 // see members dropped, as their backlogs fill.
+//
+// A write to a peer that reads nothing holds up only that member's
+// writer, until the write fails (the connection ends, or a write timeout
+// of the connection passes) or the member is dropped; Broadcast never
+// waits for it.
 //
 // A member whose connection has ended is removed when a write to it fails,
 // at the next Broadcast: a Group does not watch its members, as that would
