@@ -138,3 +138,26 @@ func receiveAllocations(t *testing.T, size int, recycle, reader bool) (allocs, p
 	<-c.Done()
 	return float64(after.Mallocs-before.Mallocs) / count, float64(after.TotalAlloc-before.TotalAlloc) / count
 }
+
+// TestSendVariedLengthsAllocations: messages of many lengths share a few
+// buffer pools, so sending a length never sent before allocates nothing
+// once each size class has been used.
+func TestSendVariedLengthsAllocations(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build")
+	}
+	data := []byte(strings.Repeat("z", 300<<10))
+	nc := newSinkConn()
+	c := newConn(nc, nil, true, (*Options)(nil).withDefaults(), "", nil)
+	defer func() { nc.Close(); <-c.Done() }()
+	for n := DefaultBufferSize; n < len(data); n *= 2 { // one send per class
+		must(t, c.Send(data[:n+1]))
+	}
+	length := DefaultBufferSize
+	if n := testing.AllocsPerRun(400, func() {
+		length += 601 // 400 lengths, none sent before
+		c.Send(data[:length])
+	}); n != 0 {
+		t.Errorf("%v allocations per send of a new length, want 0", n)
+	}
+}

@@ -12,6 +12,9 @@ func (c *Conn) dropReason(err error) string {
 	if s := c.cause.Load(); s != nil {
 		return *s
 	}
+	if c.stalled(err) {
+		return "no data from the peer for " + c.opts.StallTimeout.String() + " in the middle of a frame"
+	}
 	var ne net.Error
 	if c.isClosing() && errors.As(err, &ne) && ne.Timeout() {
 		return "no close frame from the peer within " + c.opts.CloseTimeout.String()
@@ -42,8 +45,32 @@ func (c *Conn) drain(halfClose bool) {
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && halfClose {
 		cw.CloseWrite()
 	}
-	c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+	c.setReadDeadline(time.Now().Add(c.opts.CloseTimeout), true)
 	io.Copy(io.Discard, &c.rb)
+}
+
+// end finishes the closing handshake after reading failed with err, and
+// releases everything. The caller holds c.readMu.
+func (c *Conn) end(err error) {
+	var ce *CloseError
+	switch e := err.(type) { // as readMessage returns them, never wrapped
+	case *CloseError: // the peer's close frame
+		ce = e
+		c.awaitConsumer()
+		c.sendClose(ce.Code, ce.Reason) // the reply, if we had not sent ours
+		if c.client {
+			// RFC 6455 §7.1.1: the server closes TCP first.
+			c.drain(false)
+		}
+	case *protocolError: // the peer broke the protocol
+		ce = &CloseError{Code: e.code, Reason: e.msg}
+		c.awaitConsumer()
+		c.sendClose(e.code, e.msg)
+		c.drain(true)
+	default:
+		ce = &CloseError{Code: CloseAbnormalClosure, Reason: c.dropReason(err)}
+	}
+	c.finish(ce)
 }
 
 func (c *Conn) finish(ce *CloseError) {
@@ -99,7 +126,7 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	}
 	sent, err := c.sendClose(code, reason)
 	if sent && err == nil {
-		c.nc.SetReadDeadline(time.Now().Add(c.opts.CloseTimeout))
+		c.setReadDeadline(time.Now().Add(c.opts.CloseTimeout), true)
 	}
 	// The peer's answer is read here if nothing else reads the socket.
 	if c.lockReadHere() {

@@ -2,8 +2,11 @@ package websocket
 
 import (
 	"context"
+	"log"
+	"math"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,11 +49,12 @@ type Conn struct {
 	mb   mailbox
 	free freeList // buffers given back by Recycle
 
-	wmu       sync.Mutex    // guards the fields below and every write to nc
-	wbufs     net.Buffers   // header and payload for one writev
-	vec       [2][]byte     // wbufs' backing array
-	closeSent bool          // a close frame was sent (or writing failed): only close may follow
-	closing   chan struct{} // closed when closeSent becomes true
+	wmu        sema          // guards the fields below and every write to nc
+	wbufs      net.Buffers   // header and payload for one writev
+	vec        [2][]byte     // wbufs' backing array
+	closeSent  bool          // a close frame was sent (or writing failed): only close may follow
+	closing    chan struct{} // closed when closeSent becomes true
+	writeUntil time.Time     // the write deadline set last, zero for none
 
 	pingMu sync.Mutex
 	pings  map[[8]byte]chan struct{}
@@ -61,12 +65,19 @@ type Conn struct {
 	pongScheduled bool        // a goroutine will write them
 	pongPending   atomic.Bool // len(pongs) > 0, read without pongMu
 
-	keepalive *time.Timer // nil without keepalive
-	pongSeen  atomic.Bool
-	kaWaiting bool // a keepalive ping is out; touched by the timer func only
-	kaGrace   bool // the pong is given a second PongTimeout; timer func only
+	keepalive  *time.Timer   // nil without keepalive
+	kaPing     atomic.Uint64 // payload of the last keepalive ping
+	kaPingSent atomic.Bool   // the keepalive ping has been written
+	pongSeen   atomic.Bool   // its pong, or a Ping's, has come
+	kaWaiting  bool          // a keepalive ping is out; touched by the timer func only
+	kaGrace    bool          // the pong is given a second PongTimeout; timer func only
 
 	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
+	inFrame       bool       // a frame's payload is being read; guarded by readMu
+	stallArmed    bool       // the read deadline is the stall bound; guarded by readMu
+	stallUntil    time.Time  // when the stall bound expires; guarded by readMu
+	dlMu          sync.Mutex // orders the setting of read deadlines
+	closeDeadline bool       // the closing handshake's read deadline is set; guarded by dlMu
 	readerOnce    sync.Once
 	readerStarted atomic.Bool
 	readMuFree    chan struct{}          // signalled on unlocking readMu once a reader goroutine waits for it
@@ -85,19 +96,20 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 		opts:        o,
 		subprotocol: subprotocol,
 		closing:     make(chan struct{}),
+		wmu:         make(sema, 1),
 		done:        make(chan struct{}),
 	}
-	c.rb.init(nc, o.ReadBufferSize, pending)
-	if req != nil {
-		// The request's context outlives the HTTP handler, which may
-		// return, and ends with the connection.
-		ctx, cancel := context.WithCancel(context.WithoutCancel(req.Context()))
-		c.req, c.cancelReq = req.WithContext(ctx), cancel
-	}
+	c.rb.init(socket{c}, o.ReadBufferSize, pending)
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
 	c.free.maxN, c.free.maxBytes = o.MailboxMessages, o.MailboxBytes
 	if o.PingInterval > 0 {
-		c.keepalive = time.AfterFunc(o.PingInterval, c.keepaliveTick)
+		// Armed once assigned, so that the timer func sees c.keepalive.
+		c.keepalive = time.AfterFunc(math.MaxInt64, c.keepaliveTick)
+		c.keepalive.Reset(o.PingInterval)
+	}
+	if req != nil {
+		// Last: from here on Shutdown may close c.
+		c.setRequest(req)
 	}
 	return c
 }
@@ -138,7 +150,23 @@ func (c *Conn) run() {
 		<-c.readMuFree
 	}
 	defer c.readMu.Unlock()
+	defer c.recoverReader()
 	c.readToEnd()
+}
+
+// recoverReader keeps a panic on the reader goroutine, which no caller
+// could recover, from taking the process down: it is logged, as net/http
+// logs a handler's, and fails the connection with 1011.
+func (c *Conn) recoverReader() {
+	p := recover()
+	if p == nil {
+		return
+	}
+	log.Printf("websocket: panic reading from %v: %v\n%s", c.nc.RemoteAddr(), p, debug.Stack())
+	if !c.ended() { // the read state may be broken: read no more
+		c.sendClose(CloseInternalServerErr, "internal error")
+		c.finish(&CloseError{Code: CloseInternalServerErr, Reason: "internal error"})
+	}
 }
 
 // readToEnd queues messages until the connection ends. The caller holds
@@ -152,30 +180,6 @@ func (c *Conn) readToEnd() {
 		}
 		c.mb.put(m, c.closing)
 	}
-}
-
-// end finishes the closing handshake after reading failed with err, and
-// releases everything. The caller holds c.readMu.
-func (c *Conn) end(err error) {
-	var ce *CloseError
-	switch e := err.(type) { // as readMessage returns them, never wrapped
-	case *CloseError: // the peer's close frame
-		ce = e
-		c.awaitConsumer()
-		c.sendClose(ce.Code, ce.Reason) // the reply, if we had not sent ours
-		if c.client {
-			// RFC 6455 §7.1.1: the server closes TCP first.
-			c.drain(false)
-		}
-	case *protocolError: // the peer broke the protocol
-		ce = &CloseError{Code: e.code, Reason: e.msg}
-		c.awaitConsumer()
-		c.sendClose(e.code, e.msg)
-		c.drain(true)
-	default:
-		ce = &CloseError{Code: CloseAbnormalClosure, Reason: c.dropReason(err)}
-	}
-	c.finish(ce)
 }
 
 // ended reports whether the connection has been released.
@@ -193,6 +197,7 @@ func (c *Conn) ended() bool {
 // is seen even if the application never waits for a message.
 func (c *Conn) Done() <-chan struct{} {
 	c.startReader()
+	c.mb.awaitEnd()
 	return c.done
 }
 

@@ -5,16 +5,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	neturl "net/url"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -42,9 +38,15 @@ const (
 // URL's host and whose NextProtos is always "http/1.1" (an HTTPS proxy gets
 // the same copy, with the proxy's name). The request carries opts.Header
 // (Origin, Authorization, Cookie, …) and offers opts.Subprotocols in their
-// order; entries of opts.Header for the handshake's own fields (Host,
-// Upgrade, Connection, Sec-WebSocket-*) are ignored. No extension is
+// order; see Options.Header for the fields it may not hold, and for
+// Proxy-Authorization, which goes to the proxy alone. No extension is
 // offered.
+//
+// Before anything is sent, Dial refuses a URL with user info, a fragment
+// or a host that is not ASCII (an internationalized name must be given in
+// its punycode "xn--" form), and an opts.Header field that Options.Header
+// does not allow or whose name is not a token or whose value has a control
+// character other than tab.
 //
 // The whole handshake, from dialing to the end of the response, is bounded
 // by opts.HandshakeTimeout (10 s by default) and by ctx. If the timeout
@@ -60,7 +62,13 @@ const (
 // skipped. A proxy that refuses the tunnel also gives a *HandshakeError,
 // with the proxy's status and no response. Other failures (dialing, TLS,
 // the connection closing before a response, which is io.ErrUnexpectedEOF)
-// are wrapped with %w. In every failure the connection is closed.
+// are wrapped. In every failure the connection is closed.
+//
+// Error messages are safe to log: they name the URL without user info,
+// query or fragment ("ws://host:port/path?…"), and what they quote of a
+// server's or proxy's bytes (a body's first line, header values, a TLS
+// certificate's names) is bounded and has control characters escaped as
+// strconv.Quote does.
 //
 // On success the response's Body is http.NoBody, and any bytes the server
 // sent after its response are the connection's first frames.
@@ -71,35 +79,15 @@ func Dial(ctx context.Context, url string, opts *Options) (*Conn, *http.Response
 		return nil, nil, err
 	}
 	key := newChallengeKey()
-	req, err := newRequest(ctx, u, key, o)
+	req, proxyAuth, err := newRequest(ctx, u, key, o)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &dialError{url: redactURL(u), err: err}
 	}
-	d := &dialer{ctx: ctx, o: o, u: u, deadline: time.Now().Add(o.HandshakeTimeout)}
+	d := &dialer{ctx: ctx, o: o, u: u, proxyAuth: proxyAuth, deadline: time.Now().Add(o.HandshakeTimeout)}
 	if cd, ok := ctx.Deadline(); ok && cd.Before(d.deadline) {
 		d.deadline, d.ctxFirst = cd, true
 	}
 	return d.dial(req, key)
-}
-
-// parseURL checks that s is a WebSocket URI (RFC 6455 §3).
-func parseURL(s string) (*neturl.URL, error) {
-	u, err := neturl.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("websocket: %w", err)
-	}
-	switch {
-	case u.Scheme != "ws" && u.Scheme != "wss":
-		return nil, errors.New("websocket: URL scheme " + quote(u.Scheme) + " is not ws or wss")
-	case u.Host == "" || u.Hostname() == "":
-		return nil, errors.New("websocket: URL " + quote(s) + " has no host")
-	case u.User != nil:
-		// Browsers do not send it either; credentials go in Options.Header.
-		return nil, errors.New("websocket: URL has user info; set an Authorization header instead")
-	case u.Fragment != "" || strings.Contains(s, "#"):
-		return nil, errors.New("websocket: URL has a fragment, which RFC 6455 §3 forbids")
-	}
-	return u, nil
 }
 
 // handshakeHeaders are the request fields Dial sets itself, canonical.
@@ -107,24 +95,67 @@ var handshakeHeaders = []string{
 	"Host", hdrUpgrade, hdrConnection, hdrKey, hdrVersion, hdrProtocol, hdrExtensions,
 }
 
-// isHandshakeHeader reports whether name, a token, is one of
-// handshakeHeaders in any case.
-func isHandshakeHeader(name string) bool {
-	for _, h := range handshakeHeaders {
-		if strings.EqualFold(name, h) {
-			return true
+// refusedHeaders are the fields Options.Header may not hold, compared
+// case-insensitively, each with the reason Dial gives. Each would either
+// contradict what Dial sends, or change how the request is framed (RFC
+// 9112 §6) or forwarded (hop-by-hop, RFC 9110 §7.6.1): better an error
+// than a request that a server or proxy reads otherwise than Dial meant.
+var refusedHeaders = []struct{ name, why string }{
+	{"Host", "the URL names the host (to connect elsewhere, set Options.DialContext)"},
+	{"Upgrade", "Dial sets it"},
+	{"Connection", "Dial sets it"},
+	{"Sec-WebSocket-Key", "Dial sets it"},
+	{"Sec-WebSocket-Version", "Dial sets it"},
+	{"Sec-WebSocket-Accept", "it is the server's"},
+	{"Sec-WebSocket-Extensions", "Dial offers no extension"},
+	{"Sec-WebSocket-Protocol", "Options.Subprotocols sets it"},
+	{"Content-Length", "the request has no body"},
+	{"Transfer-Encoding", "the request has no body"},
+	{"Trailer", "the request has no body"},
+	{"TE", "it is hop-by-hop"},
+	{"Keep-Alive", "it is hop-by-hop"},
+	{"Proxy-Connection", "it is hop-by-hop"},
+}
+
+// hdrProxyAuthorization goes from Options.Header to the proxy only.
+const hdrProxyAuthorization = "Proxy-Authorization"
+
+// checkHeaderField returns an error if Options.Header may not hold the
+// field name with these values: name must be a token (RFC 9110 §5.1), not
+// one of refusedHeaders, and each value free of control characters but
+// tab (RFC 9110 §5.5). It runs before anything is sent, so that a value
+// can neither add a line to the request nor carry a control byte (ESC,
+// DEL, …) to the server or a proxy.
+func checkHeaderField(name string, values []string) error {
+	if !isToken(name) {
+		return errors.New("Options.Header has an invalid field name " + quoteText(name, maxQuoteBytes))
+	}
+	for _, r := range refusedHeaders {
+		if strings.EqualFold(name, r.name) {
+			return errors.New("Options.Header may not hold " + r.name + ": " + r.why)
 		}
 	}
-	return false
+	for _, v := range values {
+		// The value is not shown: it may be a credential.
+		if !validHeaderValue(v) {
+			return errors.New("Options.Header has an invalid value for " + name + ": control characters other than tab are not allowed")
+		}
+	}
+	if len(values) > 1 && strings.EqualFold(name, hdrProxyAuthorization) {
+		return errors.New("Options.Header has more than one " + hdrProxyAuthorization)
+	}
+	return nil
 }
 
 // newRequest builds the upgrade request, with the ws URL mapped to http(s)
 // so that proxy rules written for HTTP apply. Its Header holds every field
-// Dial sends but Host, under canonical names for the handshake's own.
-func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*http.Request, error) {
+// Dial sends to the server but Host, under canonical names for the
+// handshake's own. proxyAuth is Options.Header's Proxy-Authorization,
+// which only a proxy gets.
+func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (req *http.Request, proxyAuth string, err error) {
 	for i, p := range o.Subprotocols {
 		if !isToken(p) || slices.Contains(o.Subprotocols[:i], p) {
-			return nil, errors.New("websocket: invalid or repeated subprotocol " + quote(p))
+			return nil, "", errors.New("invalid or repeated subprotocol " + quoteText(p, maxQuoteBytes))
 		}
 	}
 	own := 4 // Upgrade, Connection, Sec-WebSocket-Key and -Version
@@ -133,19 +164,18 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*ht
 	}
 	h := make(http.Header, len(o.Header)+own)
 	for name, values := range o.Header {
-		if !isToken(name) {
-			return nil, errors.New("websocket: invalid header name " + quote(name))
+		if err := checkHeaderField(name, values); err != nil {
+			return nil, "", err
 		}
-		if isHandshakeHeader(name) {
-			continue
-		}
-		for _, v := range values {
-			if strings.ContainsAny(v, "\r\n\x00") {
-				return nil, errors.New("websocket: invalid value for header " + name)
+		if strings.EqualFold(name, hdrProxyAuthorization) {
+			if len(values) > 0 {
+				proxyAuth = values[0]
 			}
+			continue
 		}
 		h[name] = slices.Clone(values)
 	}
+
 	// The handshake's values share one array, each slice capped at its
 	// own element.
 	v := make([]string, own)
@@ -160,7 +190,7 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*ht
 	if u.Scheme == "wss" {
 		hu.Scheme = "https"
 	}
-	req := &http.Request{
+	r := &http.Request{
 		Method:     http.MethodGet,
 		URL:        &hu,
 		Proto:      "HTTP/1.1",
@@ -169,7 +199,7 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (*ht
 		Header:     h,
 		Host:       strings.TrimSuffix(u.Host, ":"),
 	}
-	return req.WithContext(ctx), nil
+	return r.WithContext(ctx), proxyAuth, nil
 }
 
 // isToken reports whether s is an RFC 9110 §5.6.2 token, as header names
@@ -227,6 +257,9 @@ type dialer struct {
 	ctxFirst bool            // the deadline is ctx's
 	o        *Options
 	u        *neturl.URL
+	// proxyAuth is Options.Header's Proxy-Authorization, for the proxy's
+	// CONNECT request only: the server must never see it.
+	proxyAuth string
 }
 
 func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, error) {
@@ -237,13 +270,10 @@ func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, err
 	addr := hostPort(d.u.Hostname(), d.u.Port(), d.u.Scheme == "wss")
 	dialAddr, step := addr, "dialing"
 	if proxy != nil {
-		if proxy.Scheme != "" && proxy.Scheme != "http" && proxy.Scheme != "https" {
-			return nil, nil, d.fail("proxy", errors.New("unsupported proxy scheme "+quote(proxy.Scheme)))
+		if dialAddr, err = d.proxyAddr(proxy); err != nil {
+			return nil, nil, err
 		}
-		if proxy.Hostname() == "" {
-			return nil, nil, d.fail("proxy", errors.New("proxy URL has no host"))
-		}
-		dialAddr, step = hostPort(proxy.Hostname(), proxy.Port(), proxy.Scheme == "https"), "dialing the proxy"
+		step = "dialing the proxy"
 	}
 
 	nc, err := d.dialTCP(dialAddr)
@@ -352,26 +382,16 @@ func putHandshakeBuffer(b *handshakeBuffer) {
 func (d *dialer) handshake(nc net.Conn, buf *handshakeBuffer, req *http.Request, key string, proxy *neturl.URL, addr string) (net.Conn, *http.Response, string, error) {
 	conn := nc
 	if proxy != nil {
-		if proxy.Scheme == "https" {
-			tc := tls.Client(conn, d.tlsConfig(proxy.Hostname()))
-			if err := tc.Handshake(); err != nil {
-				return nil, nil, "", d.fail("TLS with the proxy", err)
-			}
-			conn = tc
-		}
-		if err := d.connect(conn, proxy, addr); err != nil {
+		var err error
+		if conn, err = d.tunnel(conn, proxy, addr); err != nil {
 			return nil, nil, "", err
 		}
 	}
 	var state *tls.ConnectionState
 	if d.u.Scheme == "wss" {
-		serverName := d.u.Hostname()
-		if d.o.TLSConfig != nil && d.o.TLSConfig.ServerName != "" {
-			serverName = d.o.TLSConfig.ServerName
-		}
-		tc := tls.Client(conn, d.tlsConfig(serverName))
-		if err := tc.Handshake(); err != nil {
-			return nil, nil, "", d.fail("TLS", err)
+		tc, err := d.startTLS(conn)
+		if err != nil {
+			return nil, nil, "", err
 		}
 		cs := tc.ConnectionState()
 		state = &cs
@@ -403,42 +423,6 @@ func (d *dialer) handshake(nc net.Conn, buf *handshakeBuffer, req *http.Request,
 	return conn, resp, subprotocol, nil
 }
 
-// connect opens a tunnel to addr through the proxy on conn, RFC 9110 §9.3.6.
-func (d *dialer) connect(conn net.Conn, proxy *neturl.URL, addr string) error {
-	req := &http.Request{
-		Method: http.MethodConnect,
-		URL:    &neturl.URL{Opaque: addr},
-		Host:   addr,
-		Header: http.Header{},
-	}
-	var b strings.Builder
-	b.WriteString("CONNECT " + addr + " HTTP/1.1\r\nHost: " + addr + "\r\n")
-	if proxy.User != nil {
-		password, _ := proxy.User.Password()
-		auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(proxy.User.Username()+":"+password))
-		b.WriteString("Proxy-Authorization: " + auth + "\r\n")
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		return d.fail("writing the CONNECT request to the proxy", err)
-	}
-	lr := &limitedReader{r: conn, n: maxResponseHeaderBytes}
-	br := bufio.NewReaderSize(lr, 4096)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return d.readFailed(lr, "reading the proxy's response", " from proxy "+proxy.Host, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		return &HandshakeError{resp.StatusCode, "proxy " + proxy.Host + " refused the tunnel to " + addr}
-	}
-	if br.Buffered() > 0 {
-		// The tunnel's first bytes are ours to send: a proxy that says
-		// more is not one to trust with the connection.
-		return &HandshakeError{resp.StatusCode, "proxy " + proxy.Host + " sent data after its response"}
-	}
-	return nil
-}
-
 // checkResponse applies the client's rules of RFC 6455 §4.1 to a 101
 // response and returns the subprotocol it selects.
 func checkResponse(resp *http.Response, key string, offered []string) (string, *HandshakeError) {
@@ -457,19 +441,19 @@ func checkResponse(resp *http.Response, key string, offered []string) (string, *
 	case len(accept) == 0:
 		return fail("Sec-WebSocket-Accept header is missing")
 	case len(accept) > 1 || accept[0] != string(appendAcceptKey(want[:0], key)):
-		return fail("Sec-WebSocket-Accept " + quote(strings.Join(accept, ", ")) + " does not match the key sent")
+		return fail("Sec-WebSocket-Accept " + quoteText(strings.Join(accept, ", "), maxQuoteBytes) + " does not match the key sent")
 	}
 	if ext := h[hdrExtensions]; len(headerTokens(ext)) > 0 {
-		return fail("the server selected extensions " + quote(strings.Join(ext, ", ")) + ", but none were offered")
+		return fail("the server selected extensions " + quoteText(strings.Join(ext, ", "), maxQuoteBytes) + ", but none were offered")
 	}
 	protocols := headerTokens(h[hdrProtocol])
 	switch {
 	case len(protocols) == 0:
 		return "", nil
 	case len(protocols) > 1:
-		return fail("the server selected more than one subprotocol: " + quote(strings.Join(protocols, ", ")))
+		return fail("the server selected more than one subprotocol: " + quoteText(strings.Join(protocols, ", "), maxQuoteBytes))
 	case !slices.Contains(offered, protocols[0]):
-		return fail("the server selected subprotocol " + quote(protocols[0]) + ", which was not offered")
+		return fail("the server selected subprotocol " + quoteText(protocols[0], maxQuoteBytes) + ", which was not offered")
 	}
 	return protocols[0], nil
 }
@@ -481,88 +465,8 @@ func bodyExcerpt(body []byte) string {
 	if len(line) == 0 {
 		return ""
 	}
-	return ": " + quote(string(line))
+	return ": " + quoteText(string(line), maxQuoteBytes)
 }
-
-// tlsConfig returns the TLS configuration for serverName: a copy of
-// Options.TLSConfig that negotiates HTTP/1.1, the only protocol an upgrade
-// works on (RFC 8441 is for HTTP/2).
-func (d *dialer) tlsConfig(serverName string) *tls.Config {
-	cfg := &tls.Config{}
-	if d.o.TLSConfig != nil {
-		cfg = d.o.TLSConfig.Clone()
-	}
-	cfg.ServerName = serverName
-	cfg.NextProtos = []string{"http/1.1"}
-	return cfg
-}
-
-// hostPort joins host and port, with the scheme's default port.
-func hostPort(host, port string, secure bool) string {
-	if port == "" {
-		port = "80"
-		if secure {
-			port = "443"
-		}
-	}
-	return net.JoinHostPort(host, port)
-}
-
-// fail describes a failed step; if the handshake's time is up or its
-// context has ended, that is the failure, whatever error it caused.
-func (d *dialer) fail(step string, err error) error {
-	if d.expired(err) {
-		err = d.ctxErr()
-	}
-	return fmt.Errorf("websocket: dial %s: %s: %w", d.u, step, err)
-}
-
-// expired reports whether the handshake has ended by its deadline or its
-// context, given err, the error of the step that failed.
-func (d *dialer) expired(err error) bool {
-	return d.ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(d.deadline)
-}
-
-// readFailed describes a response that could not be read: an I/O error
-// (EOF becomes io.ErrUnexpectedEOF) or a malformed or oversized response,
-// which is a *HandshakeError. from says whose response it was, if not the
-// server's.
-func (d *dialer) readFailed(lr *limitedReader, step, from string, err error) error {
-	switch {
-	case d.expired(lr.err):
-		return d.fail(step, err)
-	case lr.err == errResponseTooLarge:
-		return &HandshakeError{Reason: "response headers" + from + " longer than " + strconv.Itoa(maxResponseHeaderBytes) + " bytes"}
-	case lr.err == io.EOF:
-		return d.fail(step, fmt.Errorf("connection closed before the response ended: %w", io.ErrUnexpectedEOF))
-	case lr.err != nil:
-		return d.fail(step, err)
-	}
-	return &HandshakeError{Reason: "malformed response" + from + ": " + err.Error()}
-}
-
-// ctxErr is the error of a handshake whose time is up or whose context
-// ended: the context's error, or else the handshake timeout.
-func (d *dialer) ctxErr() error {
-	if err := d.ctx.Err(); err != nil {
-		return err
-	}
-	if d.ctxFirst {
-		return context.DeadlineExceeded // the context's timer has yet to fire
-	}
-	return &timeoutError{d.o.HandshakeTimeout}
-}
-
-// timeoutError is a handshake that did not finish within HandshakeTimeout.
-type timeoutError struct{ d time.Duration }
-
-func (e *timeoutError) Error() string   { return "handshake not done within " + e.d.String() }
-func (e *timeoutError) Timeout() bool   { return true }
-func (e *timeoutError) Temporary() bool { return true }
-
-// Is makes the error match context.DeadlineExceeded, as a deadline on the
-// caller's context would.
-func (e *timeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 var errResponseTooLarge = errors.New("response too large")
 

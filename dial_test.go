@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -158,56 +157,6 @@ func TestDialEcho(t *testing.T) {
 	}
 }
 
-// TestDialTLSConfig checks that wss:// takes its server name from the URL,
-// offers only HTTP/1.1 even to a server that prefers h2, uses the custom
-// dialer, and leaves the caller's tls.Config alone.
-func TestDialTLSConfig(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewUnstartedServer(Require(func(ws *Conn, r *http.Request) {}, nil))
-	srv.EnableHTTP2 = true
-	srv.TLS = &tls.Config{NextProtos: []string{"h2", "http/1.1"}}
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the failed handshake below
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-
-	cfg := trustServer(srv)
-	cfg.NextProtos = []string{"h2", "http/1.1"}
-	var dialed []string
-	opts := &Options{
-		TLSConfig: cfg,
-		// The test certificate is for example.com (and 127.0.0.1).
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dialed = append(dialed, network+" "+addr)
-			return (&net.Dialer{}).DialContext(ctx, network, srv.Listener.Addr().String())
-		},
-	}
-	ws, resp := dialOK(t, "wss://example.com/", opts)
-	if got := resp.TLS.NegotiatedProtocol; got != "http/1.1" {
-		t.Errorf("negotiated protocol %q, want http/1.1", got)
-	}
-	if want := []string{"tcp example.com:443"}; !slices.Equal(dialed, want) {
-		t.Errorf("DialContext called with %q, want %q", dialed, want)
-	}
-	if cfg.ServerName != "" || !slices.Equal(cfg.NextProtos, []string{"h2", "http/1.1"}) {
-		t.Errorf("Dial changed the caller's tls.Config: ServerName %q, NextProtos %q", cfg.ServerName, cfg.NextProtos)
-	}
-	ws.Close()
-
-	// An explicit ServerName wins over the URL's host.
-	cfg2 := trustServer(srv)
-	cfg2.ServerName = "example.com"
-	opts.TLSConfig = cfg2
-	dialOK(t, "wss://localhost/", opts)
-
-	// A certificate that does not match fails the handshake.
-	opts.TLSConfig = trustServer(srv)
-	_, _, err := Dial(context.Background(), "wss://not-in-the-cert.test/", opts)
-	var cve *tls.CertificateVerificationError
-	if !errors.As(err, &cve) {
-		t.Errorf("Dial with a wrong host = %v, want a certificate verification error", err)
-	}
-}
-
 func TestDialOriginRefused(t *testing.T) {
 	t.Parallel()
 	srv := dialEchoServer(t, false, nil)
@@ -338,11 +287,9 @@ func TestDialRequest(t *testing.T) {
 		answerClose(c, br)
 	})
 	header := http.Header{
-		"Origin":                   []string{"http://127.0.0.1"},
-		"X-Multi":                  []string{"1", "2"},
-		"Sec-Websocket-Version":    []string{"8"},   // the handshake's own: ignored
-		"Upgrade":                  []string{"h2c"}, // likewise
-		"Sec-Websocket-Extensions": []string{"permessage-deflate"},
+		"Origin":  []string{"http://127.0.0.1"},
+		"X-Multi": []string{"1", "2"},
+		"X-Tab":   []string{"a\tb"}, // the one control character allowed
 	}
 	opts := &Options{Header: header, Subprotocols: []string{"chat.v1", "chat.v2"}}
 	var proxied *http.Request
@@ -364,6 +311,7 @@ func TestDialRequest(t *testing.T) {
 		"Sec-Websocket-Protocol": {"chat.v1, chat.v2"},
 		"Origin":                 {"http://127.0.0.1"},
 		"X-Multi":                {"1", "2"},
+		"X-Tab":                  {"a\tb"},
 	} {
 		if got := req.Header[name]; !slices.Equal(got, want) {
 			t.Errorf("request header %s = %q, want %q", name, got, want)
@@ -382,7 +330,7 @@ func TestDialRequest(t *testing.T) {
 	if got := resp.Request.Header["X-Multi"]; !slices.Equal(got, []string{"1", "2"}) {
 		t.Errorf("resp.Request.Header shares Options.Header's slices: %q", got)
 	}
-	if !slices.Equal(header["Upgrade"], []string{"h2c"}) || len(header) != 5 {
+	if !slices.Equal(header["X-Multi"], []string{"changed", "2"}) || len(header) != 3 {
 		t.Errorf("Dial changed Options.Header: %v", header)
 	}
 	if proxied == nil || proxied.URL.Scheme != "http" || proxied.URL.Host != srv.addr() {
@@ -418,7 +366,9 @@ func TestDialBadArguments(t *testing.T) {
 		{"fragment", "ws://127.0.0.1/#frag", Options{}, "fragment"},
 		{"user info", "ws://u:p@127.0.0.1/", Options{}, "user info"},
 		{"not a URL", "ws://[::1", Options{}, "missing ']'"},
-		{"header name", "ws://127.0.0.1/", Options{Header: http.Header{"Bad Name": {"x"}}}, "header name"},
+		{"non-ASCII host", "ws://bücher.example/", Options{}, `"bücher.example" is not ASCII`},
+		{"non-ASCII host escaped", "ws://b%C3%BCcher.example/", Options{}, "punycode"},
+		{"header name", "ws://127.0.0.1/", Options{Header: http.Header{"Bad Name": {"x"}}}, "field name"},
 		{"header value", "ws://127.0.0.1/", Options{Header: http.Header{"X-Evil": {"a\r\nX-Injected: 1"}}}, "invalid value"},
 		{"subprotocol space", "ws://127.0.0.1/", Options{Subprotocols: []string{"a b"}}, "subprotocol"},
 		{"subprotocol empty", "ws://127.0.0.1/", Options{Subprotocols: []string{""}}, "subprotocol"},
@@ -770,168 +720,6 @@ func TestDialBadFrame(t *testing.T) {
 	}
 }
 
-// connectProxy is a CONNECT proxy for the tests, speaking TLS when cfg is
-// not nil.
-type connectProxy struct {
-	*rawServer
-	reqs chan *http.Request
-}
-
-func startProxy(t *testing.T, cfg *tls.Config) *connectProxy {
-	p := &connectProxy{reqs: make(chan *http.Request, 1)}
-	p.rawServer = startRawServer(t, func(c net.Conn) {
-		var conn net.Conn = c
-		if cfg != nil {
-			conn = tls.Server(c, cfg)
-		}
-		br := bufio.NewReader(conn)
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			t.Errorf("proxy: %v", err)
-			return
-		}
-		p.reqs <- req
-		up, err := net.Dial("tcp", req.RequestURI)
-		if err != nil {
-			fmt.Fprintf(conn, "HTTP/1.1 502 Bad Gateway\r\n\r\n")
-			return
-		}
-		defer up.Close()
-		io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
-		done := make(chan struct{})
-		go func() {
-			io.Copy(up, br)
-			up.(*net.TCPConn).CloseWrite()
-			close(done)
-		}()
-		io.Copy(conn, up)
-		if cw, ok := conn.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-		}
-		<-done
-	})
-	return p
-}
-
-func TestDialProxy(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name       string
-		secure     bool // wss:// through the tunnel
-		user       *url.Userinfo
-		httpsProxy bool
-	}{
-		{name: "ws"},
-		{name: "wss", secure: true},
-		{name: "ws with credentials", user: url.UserPassword("alice", "s3cr@t:x")},
-		{name: "wss with credentials", secure: true, user: url.User("bob")},
-		{name: "wss through an https proxy", secure: true, httpsProxy: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			srv := dialEchoServer(t, tc.secure || tc.httpsProxy, nil)
-			var proxyTLS *tls.Config
-			if tc.httpsProxy {
-				proxyTLS = srv.TLS.Clone()
-			}
-			proxy := startProxy(t, proxyTLS)
-			scheme := "http"
-			if tc.httpsProxy {
-				scheme = "https"
-			}
-			proxyURL := &url.URL{Scheme: scheme, Host: proxy.addr(), User: tc.user}
-			var sawScheme string
-			opts := &Options{Proxy: func(r *http.Request) (*url.URL, error) {
-				sawScheme = r.URL.Scheme
-				return proxyURL, nil
-			}}
-			if tc.secure || tc.httpsProxy {
-				opts.TLSConfig = trustServer(srv)
-			}
-			target := srv.Listener.Addr().String()
-			u := "ws://" + target + "/"
-			if tc.secure {
-				u = "wss://" + target + "/"
-			}
-			ws, _ := dialOK(t, u, opts)
-			req := <-proxy.reqs
-			if req.Method != "CONNECT" || req.RequestURI != target || req.Host != target {
-				t.Errorf("proxy got %s %s Host %s, want CONNECT %s", req.Method, req.RequestURI, req.Host, target)
-			}
-			if want := map[bool]string{false: "http", true: "https"}[tc.secure]; sawScheme != want {
-				t.Errorf("Proxy saw scheme %q, want %q", sawScheme, want)
-			}
-			wantAuth := ""
-			if tc.user != nil {
-				pw, _ := tc.user.Password()
-				wantAuth = "Basic " + base64.StdEncoding.EncodeToString([]byte(tc.user.Username()+":"+pw))
-			}
-			if got := req.Header.Get("Proxy-Authorization"); got != wantAuth {
-				t.Errorf("Proxy-Authorization %q, want %q", got, wantAuth)
-			}
-			if err := ws.SendText("through the tunnel"); err != nil {
-				t.Fatal(err)
-			}
-			if m, err := ws.WaitTimeout(testWait); err != nil || string(m.Data) != "through the tunnel" {
-				t.Fatalf("echo = %q, %v", m.Data, err)
-			}
-			if err := ws.Close(); err != nil || CloseStatus(ws.Err()) != CloseNormalClosure {
-				t.Errorf("Close() = %v, Err() = %v; want a clean close", err, ws.Err())
-			}
-		})
-	}
-}
-
-func TestDialProxyBadAnswer(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		answer string
-		status int // of the *HandshakeError; -1: not one
-		reason string
-	}{
-		{"403", "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n", 403, "refused the tunnel"},
-		{"407", "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n", 407, "refused the tunnel"},
-		{"data after 200", "HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 101 Switching Protocols\r\n", 200, "sent data after its response"},
-		{"garbage", "SSH-2.0-OpenSSH\r\n\r\n", 0, "malformed"},
-		{"closes", "", -1, "closed before the response ended"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			closed := make(chan bool, 1)
-			reqs := make(chan *http.Request, 1)
-			proxy := startRawServer(t, func(c net.Conn) {
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil {
-					t.Errorf("proxy: %v", err)
-					return
-				}
-				reqs <- req
-				io.WriteString(c, tc.answer)
-				closed <- tc.answer == "" || waitClosed(c)
-			})
-			opts := &Options{Proxy: http.ProxyURL(&url.URL{Scheme: "http", Host: proxy.addr()})}
-			ws, resp, err := Dial(context.Background(), "ws://127.0.0.1:1/", opts)
-			if ws != nil || resp != nil || err == nil || !strings.Contains(err.Error(), tc.reason) {
-				t.Fatalf("Dial = %v, %v, %v; want an error about %q", ws, resp, err, tc.reason)
-			}
-			var herr *HandshakeError
-			if isH := errors.As(err, &herr); tc.status < 0 && isH || tc.status >= 0 && (!isH || herr.Status != tc.status) {
-				t.Errorf("Dial error %#v, want a *HandshakeError with status %d (-1: none)", err, tc.status)
-			}
-			if tc.status >= 0 && !strings.Contains(err.Error(), "proxy "+proxy.addr()) {
-				t.Errorf("error %q does not name the proxy", err)
-			}
-			if req := <-reqs; req.Method != "CONNECT" || req.RequestURI != "127.0.0.1:1" {
-				t.Errorf("proxy got %s %s, want CONNECT 127.0.0.1:1", req.Method, req.RequestURI)
-			}
-			if !<-closed {
-				t.Errorf("the client kept the connection to the proxy open")
-			}
-		})
-	}
-}
-
 // stall describes a handshake that never finishes: start returns a URL
 // and options for Dial, and closes ready once Dial is stuck at that step.
 type stall struct {
@@ -1161,3 +949,93 @@ func (c *noDeadlineConn) Close() error {
 func (c *noDeadlineConn) SetDeadline(time.Time) error      { return errors.ErrUnsupported }
 func (c *noDeadlineConn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }
 func (c *noDeadlineConn) SetWriteDeadline(time.Time) error { return errors.ErrUnsupported }
+
+// TestDialRefusesHeader: a field of Options.Header that is not allowed
+// fails Dial before it connects, so that a listener sees no byte of it;
+// the same Dial with the field taken out connects.
+func TestDialRefusesHeader(t *testing.T) {
+	t.Parallel()
+	type field struct{ name, value string }
+	cases := []struct {
+		field
+		want string
+	}{
+		{field{"X-Esc", "a\x1b[31mb"}, "invalid value for X-Esc"},
+		{field{"X-Del", "a\x7fb"}, "invalid value"},
+		{field{"X-Vt", "a\vb"}, "invalid value"},
+		{field{"X-Ff", "a\fb"}, "invalid value"},
+		{field{"X-Soh", "\x01"}, "invalid value"},
+		{field{"X-Us", "a\x1fb"}, "invalid value"},
+		{field{"X-Cr", "a\rX-Injected: 1"}, "invalid value"},
+		{field{"X-Lf", "a\nX-Injected: 1"}, "invalid value"},
+		{field{"X-Nul", "a\x00b"}, "invalid value"},
+		{field{"Bad Name", "x"}, `invalid field name "Bad Name"`},
+		{field{"X-Esc\x1b", "x"}, `invalid field name "X-Esc\x1b"`},
+		{field{"X:Colon", "x"}, "invalid field name"},
+		{field{"", "x"}, "invalid field name"},
+		{field{"X-Ünï", "x"}, "invalid field name"},
+		{field{"host", "evil.example"}, "may not hold Host"},
+		{field{"Upgrade", "h2c"}, "may not hold Upgrade"},
+		{field{"connection", "close"}, "may not hold Connection"},
+		{field{"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}, "may not hold Sec-WebSocket-Key"},
+		{field{"Sec-Websocket-Version", "8"}, "may not hold Sec-WebSocket-Version"},
+		{field{"SEC-WEBSOCKET-ACCEPT", "x"}, "may not hold Sec-WebSocket-Accept"},
+		{field{"Sec-WebSocket-Extensions", "permessage-deflate"}, "may not hold Sec-WebSocket-Extensions"},
+		{field{"Sec-WebSocket-Protocol", "chat"}, "Options.Subprotocols"},
+		{field{"Content-Length", "5"}, "may not hold Content-Length"},
+		{field{"transfer-encoding", "chunked"}, "may not hold Transfer-Encoding"},
+		{field{"Trailer", "X-A"}, "may not hold Trailer"},
+		{field{"TE", "trailers"}, "may not hold TE"},
+		{field{"Keep-Alive", "timeout=5"}, "may not hold Keep-Alive"},
+		{field{"Proxy-Connection", "keep-alive"}, "may not hold Proxy-Connection"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("%q", tc.name), func(t *testing.T) {
+			t.Parallel()
+			got := make(chan string, 2)
+			srv := startRawServer(t, func(c net.Conn) {
+				br, req, err := readUpgradeRequest(c)
+				if err != nil {
+					got <- "unreadable request: " + err.Error()
+					return
+				}
+				got <- req.Header.Get("Sec-WebSocket-Key")
+				io.WriteString(c, switching(req.Header.Get("Sec-WebSocket-Key")))
+				answerClose(c, br)
+			})
+			var dials atomic.Int32
+			opts := &Options{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				dials.Add(1)
+				return (&net.Dialer{}).DialContext(ctx, network, addr)
+			}}
+			u := "ws://" + srv.addr() + "/"
+
+			opts.Header = http.Header{"Origin": {"http://127.0.0.1"}, tc.name: {tc.value}}
+			ws, resp, err := Dial(context.Background(), u, opts)
+			if ws != nil || resp != nil || err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Dial with %q: %q = %v, %v, %v; want an error about %q", tc.name, tc.value, ws, resp, err, tc.want)
+			}
+			if strings.ContainsAny(err.Error(), "\x00\x01\x1b\x7f\r\n\v\f") {
+				t.Errorf("error %q has a control character", err)
+			}
+			if n := dials.Load(); n != 0 {
+				t.Errorf("Dial connected %d times for a refused header", n)
+			}
+
+			// Without the bad field, the same options connect: the listener
+			// worked all along, and the only request it saw is this one.
+			delete(opts.Header, tc.name)
+			ws, resp = dialOK(t, u, opts)
+			ws.Close()
+			srv.close()
+			close(got)
+			var seen []string
+			for key := range got {
+				seen = append(seen, key)
+			}
+			if want := resp.Request.Header.Get("Sec-WebSocket-Key"); len(seen) != 1 || seen[0] != want {
+				t.Errorf("the listener saw requests with keys %q; want only the good one's, %q", seen, want)
+			}
+		})
+	}
+}

@@ -44,7 +44,10 @@
 //
 // # Limits and defaults
 //
-// The zero Options are safe to expose to the internet:
+// The zero Options are safe to expose to the internet, on a server that
+// bounds how long a request's headers may take (http.Server's
+// ReadHeaderTimeout, which net/http leaves unlimited): NewServer returns
+// one, with the reason for each of its defaults.
 //
 //   - A message may be at most 1 MiB (MaxMessageSize); a larger one fails
 //     the connection with 1009 before its payload is read.
@@ -63,6 +66,17 @@
 //
 // Messages returned by Wait, Read and Messages belong to the caller. Send
 // does not keep or change the slice it is given; a client masks a copy.
+//
+// # Shutdown
+//
+// Shutdown(ctx, srv) stops srv gracefully, WebSockets included: it closes
+// every WebSocket srv upgraded with 1001 (going away), cancels their
+// handlers' request contexts, calls srv.Shutdown, and waits, bounded by
+// ctx, until the connections have closed and the handlers of Accept,
+// Require and Middleware have returned. A server from NewServer also sends
+// the 1001 on a plain srv.Shutdown. A handler's request context outlives
+// the HTTP exchange, so it cannot end with the server's BaseContext on its
+// own: ConnContext, which NewServer sets, passes that cancellation on.
 //
 // # Conformance
 //

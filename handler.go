@@ -1,7 +1,6 @@
 package websocket
 
 import (
-	"context"
 	"log"
 	"net/http"
 	"runtime/debug"
@@ -10,18 +9,20 @@ import (
 // Accept returns a handler that serves plain HTTP and WebSocket on one URL,
 // like dwebsocket's accept_websocket: h runs for every request, with ws nil
 // for a plain HTTP request. An invalid upgrade gets its 4xx from Upgrade
-// and h does not run. For a WebSocket, r is ws.Request(), whose context ends
-// with the connection, and w only answers http.ErrHijacked. When h returns,
-// the connection is closed with 1000 and everything released. opts may be
-// nil.
+// and h does not run. For a WebSocket, r is ws.Request() (see Require for
+// its context), and w only answers http.ErrHijacked. When h returns, the
+// connection is closed with 1000 and everything released. opts may be nil.
 func Accept(h func(w http.ResponseWriter, r *http.Request, ws *Conn), opts *Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !IsWebSocket(r) {
 			h(w, r, nil)
 			return
 		}
+		t := enterHandler(r)
 		if ws, err := Upgrade(w, r, opts); err == nil {
-			go serve(ws, func() { h(hijacked{}, ws.Request(), ws) })
+			go serve(ws, t, func() { h(hijacked{}, ws.Request(), ws) })
+		} else {
+			t.exitHandler()
 		}
 	})
 }
@@ -29,41 +30,52 @@ func Accept(h func(w http.ResponseWriter, r *http.Request, ws *Conn), opts *Opti
 // Require returns a handler that speaks only WebSocket, like dwebsocket's
 // require_websocket: a request that is not a valid upgrade gets 400 Bad
 // Request (426 for a wrong version, 403 for a refused Origin) and h does
-// not run. r is ws.Request(), whose context ends with the connection. When
-// h returns, the connection is closed with 1000 and everything released.
-// opts may be nil.
+// not run. When h returns, the connection is closed with 1000 and
+// everything released. opts may be nil.
+//
+// r is ws.Request(). Its context keeps the values of the upgrade request's
+// but not its end, which net/http brings about as soon as the HTTP handler
+// returns (the wrappers return at once, to free net/http's per-request
+// memory). It ends instead when the connection closes, when Shutdown closes
+// it, or when the server's BaseContext is cancelled, if the server has
+// ConnContext (as NewServer's does).
 func Require(h func(ws *Conn, r *http.Request), opts *Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := enterHandler(r)
 		if ws, err := Upgrade(w, r, opts); err == nil {
-			go serve(ws, func() { h(ws, ws.Request()) })
+			go serve(ws, t, func() { h(ws, ws.Request()) })
+		} else {
+			t.exitHandler()
 		}
 	})
 }
 
-type ctxKey struct{}
-
 // Middleware upgrades every WebSocket request to any URL behind it, like
-// dwebsocket's WebSocketMiddleware with WEBSOCKET_ACCEPT_ALL. next finds
-// the connection with FromRequest, which is nil for plain HTTP requests;
-// for a WebSocket, w only answers http.ErrHijacked. When next returns, the
-// connection is closed with 1000. opts may be nil.
+// dwebsocket's WebSocketMiddleware with WEBSOCKET_ACCEPT_ALL. next gets
+// ws.Request(), and finds the connection with FromRequest, which is nil
+// for plain HTTP requests; for a WebSocket, w only answers
+// http.ErrHijacked. When next returns, the connection is closed with 1000.
+// opts may be nil.
 func Middleware(next http.Handler, opts *Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !IsWebSocket(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
+		t := enterHandler(r)
 		if ws, err := Upgrade(w, r, opts); err == nil {
-			r := ws.Request()
-			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, ws))
-			go serve(ws, func() { next.ServeHTTP(hijacked{}, r) })
+			go serve(ws, t, func() { next.ServeHTTP(hijacked{}, ws.Request()) })
+		} else {
+			t.exitHandler()
 		}
 	})
 }
 
-// FromRequest returns the connection Middleware made from r, or nil.
+// FromRequest returns the connection r was upgraded to, if r is the
+// Request of a server-side Conn (as Middleware, Accept and Require pass
+// on) or derives from it; otherwise nil.
 func FromRequest(r *http.Request) *Conn {
-	ws, _ := r.Context().Value(ctxKey{}).(*Conn)
+	ws, _ := r.Context().Value(connKey{}).(*Conn)
 	return ws
 }
 
@@ -71,8 +83,10 @@ func FromRequest(r *http.Request) *Conn {
 // HTTP handler returns at once and net/http lets go of the request's
 // buffers: an idle connection then costs what the Conn holds, not what a
 // whole HTTP exchange does. A panic in h is logged as net/http logs one,
-// and closes the connection with 1011.
-func serve(ws *Conn, h func()) {
+// and closes the connection with 1011. Once the connection is closed, t
+// (from enterHandler) learns that the handler is done.
+func serve(ws *Conn, t *tracker, h func()) {
+	defer t.exitHandler()
 	defer func() {
 		if p := recover(); p != nil {
 			if p != http.ErrAbortHandler {

@@ -50,7 +50,7 @@ func TestRequireRejections(t *testing.T) {
 		wantBody   string
 		wantHeader string
 	}{
-		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "Connection header", ""},
+		{"plain GET", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "expects a WebSocket connection", ""},
 		{"wrong version", strings.Replace(validUpgrade, "Version: 13", "Version: 8", 1) + "\r\n", 426, "must be 13", "13"},
 		{"bad key", strings.Replace(validUpgrade, "dGhlIHNhbXBsZSBub25jZQ==", "short", 1) + "\r\n", 400, "Sec-WebSocket-Key", ""},
 		{"POST", strings.Replace(validUpgrade, "GET", "POST", 1) + "Content-Length: 0\r\n\r\n", 405, "not GET", ""},
@@ -212,5 +212,115 @@ func TestRequestContextEndsWithConnection(t *testing.T) {
 	p.expectClose(CloseNormalClosure)
 	if err := <-ctxErr; err == nil {
 		t.Fatal("context after close: nil error")
+	}
+}
+
+// TestUpgradeDropsHandshakeAndFramingHeaders: headers a handler put
+// straight into the map, in lower case, that collide with the handshake's
+// own or frame a body never reach the 101 response; others do.
+func TestUpgradeDropsHandshakeAndFramingHeaders(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		for _, k := range []string{
+			"sec-websocket-accept", "SEC-WEBSOCKET-PROTOCOL", "sec-websocket-extensions", "sec-websocket-version",
+			"upgrade", "connection", "content-length", "transfer-encoding", "trailer", "Trailer:X-Sum", "trailer:x-sum",
+		} {
+			h[k] = []string{"forged"}
+		}
+		h["x-kept"] = []string{"yes"}
+		h["Set-Cookie"] = []string{"session=1"}
+		if ws, err := Upgrade(w, r, nil); err == nil {
+			ws.Close()
+		}
+	}))
+	defer srv.Close()
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	io.WriteString(nc, validUpgrade+"\r\n")
+	// Read the head as sent: http.ReadResponse would merge and
+	// canonicalize the lines.
+	br := bufio.NewReader(nc)
+	var fields []string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "\r\n" {
+			break
+		}
+		fields = append(fields, strings.TrimRight(line, "\r\n"))
+	}
+	want := []string{
+		"HTTP/1.1 101 Switching Protocols",
+		"Upgrade: websocket",
+		"Connection: Upgrade",
+		"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+		"Set-Cookie: session=1",
+		"x-kept: yes",
+	}
+	if strings.Join(fields, "\n") != strings.Join(want, "\n") {
+		t.Errorf("101 response head:\n%s\nwant:\n%s", strings.Join(fields, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// unwrappingWriter is middleware's ResponseWriter that does not implement
+// http.Hijacker itself but offers the one it wraps through Unwrap, as
+// http.ResponseController expects.
+type unwrappingWriter struct{ http.ResponseWriter }
+
+func (w unwrappingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// opaqueWriter wraps a ResponseWriter with neither Hijack nor Unwrap.
+type opaqueWriter struct{ http.ResponseWriter }
+
+// TestUpgradeThroughWrappedResponseWriter: Upgrade finds Hijack through a
+// middleware's Unwrap; a wrapper that hides it gets a 500 that names it.
+func TestUpgradeThroughWrappedResponseWriter(t *testing.T) {
+	h := Require(func(ws *Conn, r *http.Request) { ws.SendText("through") }, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(unwrappingWriter{w}, r)
+	}))
+	defer srv.Close()
+	p := dialRaw(t, srv.Listener.Addr().String())
+	if b0, payload, err := p.readFrame(); err != nil || b0 != 0x81 || string(payload) != "through" {
+		t.Fatalf("frame = %x %q %v", b0, payload, err)
+	}
+
+	opaque := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(opaqueWriter{w}, r)
+	}))
+	defer opaque.Close()
+	resp := handshake(t, opaque, validUpgrade+"\r\n")
+	if b := body(t, resp); resp.StatusCode != 500 || !strings.Contains(b, "opaqueWriter") || !strings.Contains(b, "Unwrap") {
+		t.Errorf("opaque wrapper: %d %q, want 500 naming the writer's type and Unwrap", resp.StatusCode, b)
+	}
+}
+
+// TestRequireExplainsPlainRequests: a request with no upgrade at all is
+// told the URL is for WebSocket; a half-right one is told what is missing.
+func TestRequireExplainsPlainRequests(t *testing.T) {
+	srv := httptest.NewServer(Require(func(ws *Conn, r *http.Request) {}, nil))
+	defer srv.Close()
+	const key = "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+	for _, tc := range []struct {
+		name, req, wantBody string
+	}{
+		{"browser GET", "GET / HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\nConnection: keep-alive\r\n\r\n",
+			"websocket: this URL expects a WebSocket connection (missing Upgrade: websocket)\n"},
+		{"Upgrade without Connection", "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n" + key + "\r\n",
+			"websocket: Connection header lacks the \"upgrade\" token\n"},
+		{"Connection without Upgrade", "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n" + key + "\r\n",
+			"websocket: Upgrade header lacks the \"websocket\" token\n"},
+		{"another protocol", "GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+			"websocket: Upgrade header lacks the \"websocket\" token\n"},
+	} {
+		resp := handshake(t, srv, tc.req)
+		if b := body(t, resp); resp.StatusCode != 400 || b != tc.wantBody {
+			t.Errorf("%s: %d %q, want 400 %q", tc.name, resp.StatusCode, b, tc.wantBody)
+		}
 	}
 }

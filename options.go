@@ -30,6 +30,16 @@ const (
 	// side waits for the peer's close frame, and then for the peer to
 	// drop TCP, before dropping it itself.
 	DefaultCloseTimeout = 5 * time.Second
+	// DefaultWriteTimeout (30 s) bounds each write to the socket: a peer
+	// that stops reading cannot hold a sender, or the goroutine and
+	// buffers behind it, for longer. 30 s lets a 1 MiB message through a
+	// link as slow as 300 kbit/s.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultStallTimeout (30 s) bounds how long a frame that has begun
+	// may go without a byte arriving. Peers write frames whole, so a
+	// stall that long is a dead or hostile peer, whose connection is then
+	// dropped rather than held forever.
+	DefaultStallTimeout = 30 * time.Second
 	// DefaultBufferSize (4 KiB) is the read and write buffer size: one
 	// page, enough to batch small frames into one system call.
 	DefaultBufferSize = 4096
@@ -41,13 +51,29 @@ const (
 // and never changed by the library.
 type Options struct {
 	// OriginPatterns lists the browser origins a server accepts besides its
-	// own host, as path.Match patterns on the Origin's host[:port]
-	// ("*.example.com", "localhost:*"), matched case-insensitively. A request
-	// whose Origin host equals its Host header is always accepted, and so is
-	// a request without an Origin header (browsers always send one, other
-	// clients need not). Anything else gets 403 Forbidden: this stops another
+	// own. A request's own origin is https://Host when it came over TLS;
+	// without TLS, where a proxy in front may have ended TLS, http://Host
+	// and https://Host both are. Scheme, host and port must all match, a
+	// default port (80, 443) counting as absent. A request without an
+	// Origin header is accepted (browsers always send one, other clients
+	// need not). Anything else gets 403 Forbidden: this stops another
 	// site's page from opening a connection with the user's cookies
-	// (cross-site WebSocket hijacking, RFC 6455 §10.2).
+	// (cross-site WebSocket hijacking, RFC 6455 §10.2). So does an Origin no
+	// browser sends: "null", more than one, one with user info, a path, a
+	// query or a fragment, a host that is not ASCII or is percent-escaped.
+	//
+	// A pattern is "host[:port]" or "scheme://host[:port]": the host[:port]
+	// part is a path.Match pattern, compared case-insensitively with the
+	// Origin's host and port (a default port left out); without a scheme,
+	// any scheme matches. A "*" matches any run of characters, dots
+	// included: "*.example.com" matches subdomains at any depth, but
+	// neither example.com itself nor an origin with a non-default port
+	// (list "example.com" too if it is meant; "localhost:*" allows a
+	// development server on any port). Beware
+	// "*example.com": it also matches evilexample.com, which anyone can
+	// register. "https://*.example.com" also keeps out the plain-http pages
+	// of those hosts, which a network attacker can write. A malformed
+	// pattern matches nothing.
 	OriginPatterns []string
 
 	// InsecureSkipOriginCheck accepts a request from any origin. Only for
@@ -56,9 +82,11 @@ type Options struct {
 
 	// Subprotocols are the application protocols (RFC 6455 §1.9) this side
 	// speaks. A server picks the first one in this list that the client
-	// offered: the server's preference order wins. If none matches, the
-	// connection is made without a subprotocol, and Conn.Subprotocol returns
-	// "". A client offers them in this order.
+	// offered: the server's preference order wins. Names compare exactly,
+	// case included. The choice takes one pass over the client's offer,
+	// however long the offer and this list. If none matches, the
+	// connection is made without a subprotocol, and Conn.Subprotocol
+	// returns "". A client offers them in this order.
 	Subprotocols []string
 
 	// MaxMessageSize is the largest message, in bytes, that this side
@@ -84,6 +112,22 @@ type Options struct {
 	// DefaultCloseTimeout (5 s).
 	CloseTimeout time.Duration
 
+	// WriteTimeout bounds each write of a frame to the socket. A write
+	// that does not finish in time fails the connection, as a frame half
+	// written cannot be taken back: the send returns an error for which
+	// errors.Is(err, os.ErrDeadlineExceeded) holds, and the connection
+	// ends with CloseAbnormalClosure. Zero means DefaultWriteTimeout
+	// (30 s); a negative value means no bound. SendContext bounds one send
+	// by a context as well.
+	WriteTimeout time.Duration
+
+	// StallTimeout bounds how long a frame that has begun may go without
+	// a byte arriving; the connection is then dropped (Err reports
+	// CloseAbnormalClosure). It does not limit how long a connection may
+	// be idle between messages: that is what keepalive is for. Zero means
+	// DefaultStallTimeout (30 s); a negative value means no bound.
+	StallTimeout time.Duration
+
 	// PingInterval turns on keepalive: a ping is sent after this long, and
 	// then again each time the interval passes. If no pong arrives within
 	// PongTimeout of a ping, the connection is dropped and Err reports
@@ -106,7 +150,19 @@ type Options struct {
 	WriteBufferSize int
 
 	// Header holds extra request headers a client sends, such as Origin,
-	// Authorization or Cookie. The handshake's own headers are set by Dial.
+	// Authorization or Cookie. Names are matched case-insensitively. Dial
+	// returns an error, before sending anything, for a name that is not
+	// an RFC 9110 token, a value with a control character other than tab,
+	// and for these fields, which it sets itself or which would change
+	// how the request is framed or forwarded: Host (the URL names it; set
+	// DialContext to connect elsewhere), Upgrade, Connection,
+	// Sec-WebSocket-Key, -Version, -Accept, -Extensions (none are
+	// offered), Sec-WebSocket-Protocol (set Subprotocols), Content-Length,
+	// Transfer-Encoding, Trailer, TE, Keep-Alive and Proxy-Connection.
+	//
+	// Proxy-Authorization (one value) goes only to the proxy, in its
+	// CONNECT request, and never to the server; without a proxy it is not
+	// sent. A proxy URL with user info overrides it, as in net/http.
 	Header http.Header
 
 	// TLSConfig is used by a client for wss:// URLs. Nil means the zero
@@ -157,6 +213,8 @@ func (o *Options) fillDefaults() *Options {
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout
 	}
+	c.WriteTimeout = orDefault(c.WriteTimeout, DefaultWriteTimeout)
+	c.StallTimeout = orDefault(c.StallTimeout, DefaultStallTimeout)
 	if c.PingInterval < 0 {
 		c.PingInterval = 0
 	}
@@ -173,4 +231,16 @@ func (o *Options) fillDefaults() *Options {
 		c.Proxy = http.ProxyFromEnvironment
 	}
 	return &c
+}
+
+// orDefault maps zero to def and a negative duration, an explicit "no
+// bound", to zero.
+func orDefault(d, def time.Duration) time.Duration {
+	switch {
+	case d == 0:
+		return def
+	case d < 0:
+		return 0
+	}
+	return d
 }

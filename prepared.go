@@ -49,6 +49,7 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 		return err
 	}
 	defer c.wmu.Unlock()
+	c.armWrite()
 	_, err := c.nc.Write(pm.frame)
 	return c.wrote(err)
 }

@@ -2,7 +2,7 @@ package websocket
 
 import (
 	"io"
-	"slices"
+	"math"
 	"strconv"
 )
 
@@ -12,10 +12,11 @@ import (
 // the connection. The caller holds c.readMu.
 func (c *Conn) readMessage() (Message, error) {
 	var (
-		typ  MessageType
-		msg  []byte
-		open bool // a fragmented message is open
-		text utf8Validator
+		typ   MessageType
+		msg   []byte
+		open  bool // a fragmented message is open
+		text  utf8Validator
+		empty int // empty fragments so far
 	)
 	state := readState{server: !c.client}
 	for {
@@ -28,9 +29,11 @@ func (c *Conn) readMessage() (Message, error) {
 			return Message{}, err
 		}
 		if h.op.isControl() {
+			c.inFrame = true
 			if err := c.readControl(h); err != nil {
 				return Message{}, err
 			}
+			c.frameDone()
 			continue
 		}
 		if h.op != opContinuation {
@@ -44,15 +47,20 @@ func (c *Conn) readMessage() (Message, error) {
 		if h.length > c.opts.MaxMessageSize-int64(len(msg)) {
 			return Message{}, failWith(CloseMessageTooBig, "message longer than "+strconv.FormatInt(c.opts.MaxMessageSize, 10)+" bytes")
 		}
-		n := len(msg)
-		if msg == nil && h.fin {
-			msg = c.free.get(int(h.length))
-		} else {
-			msg = slices.Grow(msg, int(h.length))[:n+int(h.length)]
+		if h.length == 0 && !h.fin {
+			if empty++; empty > maxEmptyFragments {
+				return Message{}, failWith(ClosePolicyViolation, "more than "+strconv.Itoa(maxEmptyFragments)+" empty fragments in one message")
+			}
 		}
-		if err := c.readPayload(msg[n:], h.key, typ == MessageText, &text); err != nil {
+		if msg == nil {
+			msg = c.free.get(h.length)
+		}
+		c.inFrame = true
+		msg, err = c.readPayload(msg, h.length, h.key, typ == MessageText, &text)
+		if err != nil {
 			return Message{}, err
 		}
+		c.frameDone()
 		if h.fin {
 			if typ == MessageText && !text.complete() {
 				return Message{}, failWith(CloseInvalidFramePayloadData, "text message is not valid UTF-8")
@@ -83,27 +91,61 @@ func (c *Conn) readHeader() (header, error) {
 	return h, err
 }
 
-// readPayload fills p, unmasking it and, for text, checking each piece as it
-// arrives so that invalid UTF-8 fails the connection before the rest of a
-// long frame is read.
-func (c *Conn) readPayload(p []byte, key [4]byte, isText bool, text *utf8Validator) error {
+// readPayload appends the n bytes of a frame's payload to msg, unmasking
+// them and, for text, checking each piece as it arrives so that invalid
+// UTF-8 fails the connection before the rest of a long frame is read.
+//
+// msg grows with the bytes that arrive, never ahead of them by more than
+// a factor of payloadGrowth: a header declaring a large payload commits
+// no memory until the payload comes.
+func (c *Conn) readPayload(msg []byte, n int64, key [4]byte, isText bool, text *utf8Validator) ([]byte, error) {
 	pos := 0
-	for len(p) > 0 {
-		n, err := c.rb.Read(p)
-		if n > 0 {
-			if !c.client {
-				pos = maskBytes(p[:n], key, pos)
-			}
-			if isText && !text.write(p[:n]) {
-				return failWith(CloseInvalidFramePayloadData, "text message is not valid UTF-8")
-			}
-			p = p[n:]
+	for n > 0 {
+		if len(msg) == cap(msg) {
+			msg = growPayload(msg, n)
 		}
-		if err != nil && len(p) > 0 {
-			return unexpectedEOF(err)
+		p := msg[len(msg):cap(msg)]
+		if int64(len(p)) > n {
+			p = p[:n]
+		}
+		k, err := c.rb.Read(p)
+		if k > 0 {
+			if !c.client {
+				pos = maskBytes(p[:k], key, pos)
+			}
+			if isText && !text.write(p[:k]) {
+				return msg, failWith(CloseInvalidFramePayloadData, "text message is not valid UTF-8")
+			}
+			msg = msg[:len(msg)+k]
+			n -= int64(k)
+		}
+		if err != nil && n > 0 {
+			return msg, unexpectedEOF(err)
 		}
 	}
-	return nil
+	return msg, nil
+}
+
+const (
+	// firstPayloadSize is the most a frame header alone makes the reader
+	// allocate (16 KiB); the payload's own bytes pay for the rest.
+	firstPayloadSize = 16 << 10
+	// payloadGrowth is the factor by which a payload's buffer grows once
+	// full: at most 4 bytes held per byte received, and 3 copies for 1 MiB.
+	payloadGrowth = 4
+	// maxEmptyFragments bounds the empty continuation frames of one
+	// message: they carry nothing, so MaxMessageSize does not bound them,
+	// and no sender needs more than a few.
+	maxEmptyFragments = 1024
+)
+
+// growPayload returns msg with room for more of the n bytes still to come.
+func growPayload(msg []byte, n int64) []byte {
+	size := max(int64(cap(msg))*payloadGrowth, firstPayloadSize)
+	size = min(size, int64(len(msg))+n, math.MaxInt)
+	grown := make([]byte, len(msg), int(size))
+	copy(grown, msg)
+	return grown
 }
 
 func unexpectedEOF(err error) error {
@@ -129,8 +171,7 @@ func (c *Conn) readControl(h header) error {
 		c.queuePong(p)
 		return nil
 	case opPong:
-		c.pongSeen.Store(true)
-		c.pongArrived(p)
+		c.pongReceived(p)
 		return nil
 	default: // opClose
 		code, reason, err := parseClosePayload(p)

@@ -178,3 +178,42 @@ func TestWaitTimeoutOnFakeClock(t *testing.T) {
 		client.Close()
 	})
 }
+
+// TestStallTimeout: a peer that stops in the middle of a frame, in its
+// header or its payload, is dropped after exactly StallTimeout; a peer idle
+// between messages, for however long, is not.
+func TestStallTimeout(t *testing.T) {
+	full := clientFrame(0x82, "0123456789")
+	for name, stall := range map[string][]byte{"header": full[:1], "payload": full[:8]} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				a, b := net.Pipe()
+				defer b.Close()
+				c := newConn(a, nil, false, (&Options{StallTimeout: 7 * time.Second}).withDefaults(), "", nil)
+				waitErr := make(chan error, 1)
+				go func() {
+					for {
+						if _, err := c.Wait(); err != nil {
+							waitErr <- err
+							return
+						}
+					}
+				}()
+				p := &rawPeer{t: t, nc: b, br: bufioReader(b)}
+				p.write(full)
+				time.Sleep(time.Hour)       // idle between messages: not a stall
+				p.write(full[:4], full[4:]) // a frame in two pieces: not a stall
+				time.Sleep(time.Hour)
+				p.write(stall)
+				start := time.Now()
+				err := <-waitErr
+				if d := time.Since(start); d < 7*time.Second/2 || d > 7*time.Second {
+					t.Errorf("dropped %v after the stall, want between 3.5s and 7s", d)
+				}
+				if ce, ok := err.(*CloseError); !ok || ce.Code != CloseAbnormalClosure || !strings.Contains(ce.Reason, "middle of a frame") {
+					t.Errorf("Wait = %v, want 1006 stalled in the middle of a frame", err)
+				}
+			})
+		})
+	}
+}

@@ -2,17 +2,23 @@ package websocket
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
 // Upgrade answers the WebSocket opening handshake in r (RFC 6455 §4.2) and
 // returns the connection. If the request is not a valid upgrade, or its
 // Origin is not allowed, Upgrade writes the HTTP error itself (400, 403,
-// 405, or 426 with "Sec-WebSocket-Version: 13") with a one-line reason, and
-// returns a *HandshakeError. Headers already set on w, such as Set-Cookie,
-// are sent with the 101 response. After a successful Upgrade, w must not be
+// 405, or 426 with "Sec-WebSocket-Version: 13"; 500 when w cannot hand
+// over the connection, neither itself nor through an Unwrap method) with a
+// one-line reason, and returns a *HandshakeError. Headers already set on w,
+// such as Set-Cookie, are sent with the 101 response, except those of the
+// handshake itself and those that frame a body (Content-Length,
+// Transfer-Encoding, Trailer). After a successful Upgrade, w must not be
 // used, and the caller must Close the connection.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
 	o := opts.withDefaults()
@@ -20,14 +26,17 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		reject(w, herr)
 		return nil, herr
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		herr := &HandshakeError{http.StatusInternalServerError, "the connection cannot be taken over (HTTP/2?)"}
+	subprotocol := selectSubprotocol(r, o.Subprotocols)
+	// The ResponseController finds Hijack through middleware that wraps w
+	// and offers Unwrap, as well as on w itself.
+	nc, brw, err := http.NewResponseController(w).Hijack()
+	if errors.Is(err, http.ErrNotSupported) {
+		// Nothing was taken over: w can still answer.
+		herr := &HandshakeError{http.StatusInternalServerError, fmt.Sprintf(
+			"the connection cannot be taken over: the ResponseWriter (%T) has no Hijack method, itself or through Unwrap", w)}
 		reject(w, herr)
 		return nil, herr
 	}
-	subprotocol := selectSubprotocol(r, o.Subprotocols)
-	nc, brw, err := hj.Hijack()
 	if err != nil {
 		return nil, &HandshakeError{Reason: "hijack: " + err.Error()}
 	}
@@ -46,7 +55,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 // writeSwitching writes the 101 response to nc through bw, the hijacked
 // connection's writer, whose buffer it reuses: the status line and the
 // handshake's headers in one append, then any headers the handler set
-// (such as Set-Cookie), never the handshake's own.
+// (such as Set-Cookie), never the handshake's own nor framing headers.
 func writeSwitching(nc net.Conn, bw *bufio.Writer, key, subprotocol string, extra http.Header) error {
 	bw.Reset(nc)
 	b := bw.AvailableBuffer()
@@ -59,19 +68,49 @@ func writeSwitching(nc net.Conn, bw *bufio.Writer, key, subprotocol string, extr
 	b = append(b, "\r\n"...)
 	bw.Write(b)
 	if len(extra) > 0 {
-		extra.WriteSubset(bw, responseHandshakeHeaders)
+		extra.WriteSubset(bw, excludedResponseHeaders(extra))
 	}
 	bw.WriteString("\r\n")
 	return bw.Flush()
 }
 
-// responseHandshakeHeaders are the response headers Upgrade writes itself.
-var responseHandshakeHeaders = map[string]bool{
-	"Upgrade":                  true,
-	"Connection":               true,
-	"Sec-Websocket-Accept":     true,
-	"Sec-Websocket-Protocol":   true,
-	"Sec-Websocket-Extensions": true,
+// excludedResponseHeaders returns the keys of h that a 101 response must
+// not carry from the handler: the handshake's own (Upgrade, Connection and
+// every Sec-WebSocket-* field, which Upgrade writes itself or does not
+// negotiate) and the framing ones (Content-Length, Transfer-Encoding,
+// Trailer, and net/http's "Trailer:" keys), which make no sense on a
+// response without a body and would tell a proxy to expect one. Keys
+// compare case-insensitively: a handler may have set a lower-case key
+// directly in the map, where Header.Set would have made it canonical.
+// The usual header, with no such key, costs no allocation.
+func excludedResponseHeaders(h http.Header) map[string]bool {
+	var exclude map[string]bool
+	for k := range h {
+		if !isExcludedResponseHeader(k) {
+			continue
+		}
+		if exclude == nil {
+			exclude = make(map[string]bool)
+		}
+		exclude[k] = true
+	}
+	return exclude
+}
+
+func isExcludedResponseHeader(k string) bool {
+	const wsPrefix = "Sec-WebSocket-"
+	if len(k) >= len(wsPrefix) && strings.EqualFold(k[:len(wsPrefix)], wsPrefix) {
+		return true
+	}
+	if len(k) > len(http.TrailerPrefix) && strings.EqualFold(k[:len(http.TrailerPrefix)], http.TrailerPrefix) {
+		return true
+	}
+	for _, name := range [...]string{"Upgrade", "Connection", "Content-Length", "Transfer-Encoding", "Trailer"} {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // reject writes a failed handshake's response.

@@ -1,7 +1,10 @@
 package websocket
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -10,6 +13,7 @@ import (
 // of header and payload; large masked ones are masked into the buffer piece
 // by piece, so the caller's bytes are never changed.
 func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
+	c.armWrite()
 	h := header{fin: true, op: op, length: int64(len(p))}
 	if c.client {
 		h.masked = true
@@ -19,7 +23,7 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 	// through a larger one, so that it takes few system calls.
 	size := c.opts.WriteBufferSize
 	if len(p) > size && c.client || !isBytes(p) {
-		size = max(size, min(len(p), largeWriteSize))
+		size = writeSizeClass(size, len(p))
 	}
 	pool := bufferPool(size + maxHeaderLen)
 	bp := pool.Get().(*[]byte)
@@ -65,6 +69,17 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 // ~0.95 ms with 256 KiB (BenchmarkEcho in bench/).
 const largeWriteSize = 256 << 10
 
+// writeSizeClass returns the size of the buffer a frame of n bytes is
+// written through: the write buffer size, doubled until it holds n or
+// reaches largeWriteSize. A few classes, so that frames of many lengths
+// share a few pools.
+func writeSizeClass(size, n int) int {
+	for size < n && size < largeWriteSize {
+		size *= 2
+	}
+	return size
+}
+
 // isBytes reports whether p is a []byte, which the writev path can send
 // without a copy.
 func isBytes[P []byte | string](p P) bool {
@@ -76,6 +91,10 @@ func isBytes[P []byte | string](p P) bool {
 // partial frame, so it is dropped. c.wmu is held.
 func (c *Conn) wrote(err error) error {
 	if err != nil {
+		if isTimeout(err) && !c.closeSent {
+			reason := "a write did not finish within " + c.opts.WriteTimeout.String()
+			c.cause.CompareAndSwap(nil, &reason)
+		}
 		c.markClosing()
 		c.nc.Close()
 	}
@@ -96,6 +115,12 @@ func writeFrame[P []byte | string](c *Conn, op opcode, p P) error {
 // closing.
 func (c *Conn) lockWriter() error {
 	c.wmu.Lock()
+	return c.readyToWrite()
+}
+
+// readyToWrite writes the pongs owed, with c.wmu held, and fails, unlocking
+// c.wmu, once the connection is closing.
+func (c *Conn) readyToWrite() error {
 	err := ErrClosed
 	if !c.closeSent {
 		err = nil
@@ -124,14 +149,94 @@ func (c *Conn) SendText(s string) error {
 
 // SendMessage sends m with its type, as an echo would.
 func (c *Conn) SendMessage(m Message) error {
+	op, err := dataOpcode(m)
+	if err != nil {
+		return err
+	}
+	return writeFrame(c, op, m.Data)
+}
+
+// dataOpcode returns the opcode m is sent with, or why it cannot be sent.
+func dataOpcode(m Message) (opcode, error) {
 	switch m.Type {
 	case MessageText:
 		if !utf8.Valid(m.Data) {
-			return errInvalidUTF8
+			return 0, errInvalidUTF8
 		}
-		return writeFrame(c, opText, m.Data)
+		return opText, nil
 	case MessageBinary:
-		return writeFrame(c, opBinary, m.Data)
+		return opBinary, nil
 	}
-	return errors.New("websocket: unknown message type " + m.Type.String())
+	return 0, errors.New("websocket: unknown message type " + m.Type.String())
+}
+
+// SendContext sends m as SendMessage does, bounded by ctx as well as by
+// WriteTimeout. If ctx is done before m's frame has begun to go out, for
+// instance while other sends hold the connection, SendContext returns
+// ctx.Err() and the connection is untouched. If ctx is done while the
+// frame is being written, the connection is failed, as a frame half
+// written cannot be taken back, and the error wraps ctx.Err().
+func (c *Conn) SendContext(ctx context.Context, m Message) error {
+	op, err := dataOpcode(m)
+	if err != nil {
+		return err
+	}
+	if ctx.Done() == nil {
+		return writeFrame(c, op, m.Data)
+	}
+	if err := c.lockWriterContext(ctx); err != nil {
+		return err
+	}
+	defer c.wmu.Unlock()
+	interrupted := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		c.nc.SetWriteDeadline(time.Unix(1, 0)) // in the past: the write returns
+		close(interrupted)
+	})
+	err = writeFrameLocked(c, op, m.Data)
+	if !stop() {
+		<-interrupted
+		c.writeUntil = time.Time{} // armWrite sets the deadline anew
+		if err != nil {
+			return fmt.Errorf("websocket: send abandoned mid-frame, connection failed: %w", ctx.Err())
+		}
+	}
+	return err
+}
+
+// lockWriterContext is lockWriter, giving up when ctx is done first.
+func (c *Conn) lockWriterContext(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.wmu.lockContext(ctx); err != nil {
+		return err
+	}
+	return c.readyToWrite()
+}
+
+// sema is the write lock: a mutex that a writer can wait for in a select,
+// to give up when its context ends, and that testing/synctest counts as
+// blocking, so that a fake clock advances while writers queue.
+type sema chan struct{}
+
+func (s sema) Lock()   { s <- struct{}{} }
+func (s sema) Unlock() { <-s }
+
+func (s sema) TryLock() bool {
+	select {
+	case s <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s sema) lockContext(ctx context.Context) error {
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

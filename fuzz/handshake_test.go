@@ -117,8 +117,8 @@ func tokens(h http.Header, name string, strict bool) []string {
 
 // verdict is one rule's judgement of a request or response: met, broken,
 // or "either" where the RFCs leave room for a lenient reading (a repeated
-// Sec-WebSocket-Version or Origin field, white space other than OWS around
-// a list element).
+// Sec-WebSocket-Version field, white space other than OWS around a list
+// element).
 type verdict int
 
 const (
@@ -159,8 +159,7 @@ var (
 // upgradeRules are RFC 6455 §4.2.1's requirements on a client's opening
 // handshake, with the statuses the library documents (405 for the method,
 // 426 for the version, 400 otherwise), and its documented Origin policy
-// (403): no Origin, or an Origin URL whose host[:port] equals the Host
-// header, case-insensitively, or matches one of OriginPatterns.
+// (403): no Origin, or one Origin, see originAllowed.
 func upgradeRules(r *http.Request) []rule {
 	// One field (RFC 6455 §11.3.1: it MUST NOT appear more than once).
 	key := met
@@ -180,19 +179,9 @@ func upgradeRules(r *http.Request) []rule {
 	}
 	origin := met
 	if os := r.Header.Values("Origin"); len(os) > 1 {
-		origin = either
-	} else if len(os) == 1 && os[0] != "" {
-		u, err := url.Parse(os[0])
-		ok := err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host)
-		for _, p := range originPatterns {
-			if err == nil && u.Host != "" {
-				m, _ := path.Match(strings.ToLower(p), strings.ToLower(u.Host))
-				ok = ok || m
-			}
-		}
-		if !ok {
-			origin = broken
-		}
+		origin = broken
+	} else if len(os) == 1 && os[0] != "" && !originAllowed(os[0], r) {
+		origin = broken
 	}
 	method := met
 	if r.Method != http.MethodGet {
@@ -211,6 +200,78 @@ func upgradeRules(r *http.Request) []rule {
 		{"Sec-WebSocket-Key of 16 bytes", key, http.StatusBadRequest},
 		{"Origin allowed", origin, http.StatusForbidden},
 	}
+}
+
+// originAllowed is the documented Origin policy for a plain (not TLS)
+// server: the origin must be scheme://host[:port] and nothing else, its
+// host ASCII letters, digits, '-', '.' and '_' or a bracketed IPv6
+// address, its port digits; then its scheme is http or https, and its host
+// and port (default ports left out) are the Host header's, or its
+// host[:port] matches one of originPatterns.
+func originAllowed(origin string, r *http.Request) bool {
+	defaultPort := map[string]string{"http": "80", "ws": "80", "https": "443", "wss": "443"}
+	_, rest, ok := strings.Cut(origin, "://")
+	if !ok || strings.ContainsAny(rest, "/?#@%,") || strings.HasSuffix(rest, ":") {
+		return false
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host != rest || u.Hostname() == "" {
+		return false
+	}
+	host, port := u.Hostname(), u.Port()
+	ipv6 := strings.HasPrefix(rest, "[")
+	for _, c := range host {
+		okChar := ipv6 && (c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.') ||
+			!ipv6 && (c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '.' || c == '_')
+		if !okChar {
+			return false
+		}
+	}
+	if len(port) > 5 || strings.Trim(port, "0123456789") != "" {
+		return false
+	}
+	if port == defaultPort[u.Scheme] {
+		port = ""
+	}
+	hostPort := strings.ToLower(host)
+	if ipv6 {
+		hostPort = "[" + hostPort + "]"
+	}
+	if port != "" {
+		hostPort += ":" + port
+	}
+	// The request's own: Host split the same way.
+	reqHost, reqPort := r.Host, ""
+	if h, p, err := net.SplitHostPort(r.Host); err == nil {
+		reqHost, reqPort = h, p
+	}
+	if len(reqHost) > 1 && reqHost[0] == '[' && reqHost[len(reqHost)-1] == ']' {
+		reqHost = reqHost[1 : len(reqHost)-1]
+	}
+	if (u.Scheme == "http" || u.Scheme == "https") && asciiLower(reqHost) == asciiLower(host) {
+		if reqPort == defaultPort[u.Scheme] {
+			reqPort = ""
+		}
+		if reqPort == port {
+			return true
+		}
+	}
+	for _, p := range originPatterns {
+		if m, _ := path.Match(strings.ToLower(p), hostPort); m {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiLower lowers ASCII letters only, as the Host comparison does.
+func asciiLower(s string) string {
+	return strings.Map(func(c rune) rune {
+		if c >= 'A' && c <= 'Z' {
+			return c + 'a' - 'A'
+		}
+		return c
+	}, s)
 }
 
 // validKey reports whether key is the base64 encoding of 16 bytes, in its

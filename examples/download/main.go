@@ -7,6 +7,7 @@
 package main
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -134,8 +136,26 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("open %s in a browser\n", pageURL(ln.Addr().(*net.TCPAddr)))
-	srv := &http.Server{Handler: newHandler(*step), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.Serve(ln))
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	if err := serve(websocket.NewServer("", newHandler(*step)), ln, stop); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// serve runs srv on ln until a signal arrives on stop, then shuts it down:
+// every page gets 1001 (going away), and the handlers have 5 s to return.
+func serve(srv *http.Server, ln net.Listener, stop <-chan os.Signal) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-stop:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return websocket.Shutdown(ctx, srv)
 }
 
 // pageURL is the URL of the page served on a, with "localhost" for a

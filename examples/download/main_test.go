@@ -3,15 +3,19 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/zerows/websocket"
 	"github.com/zerows/websocket/internal/wstest"
 )
 
@@ -173,4 +177,31 @@ func (c *client) event() event {
 		c.t.Fatalf("got opcode %d %q, want a JSON text message", op, p)
 	}
 	return e
+}
+
+// On SIGINT or SIGTERM the server shuts down: a page in the middle of a
+// download gets 1001 (going away), and serve returns nil once its handler
+// has.
+func TestShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan os.Signal, 1)
+	served := make(chan error, 1)
+	go func() { served <- serve(websocket.NewServer("", newHandler(time.Hour)), ln, stop) }()
+	c := dial(t, ln.Addr().String())
+	c.write(frame(opText, "start"))
+	if e := c.event(); e.Type != "started" {
+		t.Fatalf("got %+v, want started", e)
+	}
+	stop <- syscall.SIGTERM
+	op, p := c.recv()
+	if op != opClose || len(p) < 2 || binary.BigEndian.Uint16(p) != 1001 {
+		t.Fatalf("after SIGTERM: opcode %d %q, want close 1001", op, p)
+	}
+	c.write(frame(opClose, string(p[:2])))
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
 }

@@ -5,11 +5,15 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/zerows/websocket"
@@ -43,6 +47,25 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("echo server listening on ws://%s/\n", ln.Addr())
-	srv := &http.Server{Handler: newHandler(*insecureOrigin), ReadHeaderTimeout: 10 * time.Second}
-	log.Fatal(srv.Serve(ln))
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	if err := serve(websocket.NewServer("", newHandler(*insecureOrigin)), ln, stop); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// serve runs srv on ln until a signal arrives on stop, then shuts it down:
+// every WebSocket client gets 1001 (going away), and the handlers have 5 s
+// to return.
+func serve(srv *http.Server, ln net.Listener, stop <-chan os.Signal) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-stop:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return websocket.Shutdown(ctx, srv)
 }

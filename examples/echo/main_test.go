@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/zerows/websocket"
 	"github.com/zerows/websocket/internal/wstest"
 )
 
@@ -158,4 +160,39 @@ func (c *client) recv() (op byte, p []byte) {
 		c.t.Fatalf("frame %v: want FIN set and no mask", f)
 	}
 	return f.Opcode, f.Payload
+}
+
+// On SIGINT or SIGTERM the server shuts down: every client gets 1001
+// (going away), and serve returns nil once the handlers have returned.
+func TestShutdown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan os.Signal, 1)
+	served := make(chan error, 1)
+	go func() { served <- serve(websocket.NewServer("", newHandler(false)), ln, stop) }()
+	var clients []*client
+	for range 3 {
+		c, resp := dial(t, ln.Addr().String(), "/", "")
+		if resp.StatusCode != 101 {
+			t.Fatalf("handshake: %s", resp.Status)
+		}
+		c.send(opText, []byte("hi")) // answered: the handler runs
+		if op, p := c.recv(); op != opText || string(p) != "hi" {
+			t.Fatalf("echo: opcode %d %q", op, p)
+		}
+		clients = append(clients, c)
+	}
+	stop <- os.Interrupt
+	for _, c := range clients {
+		op, p := c.recv()
+		if op != opClose || len(p) < 2 || binary.BigEndian.Uint16(p) != 1001 {
+			t.Fatalf("after SIGINT: opcode %d %q, want close 1001", op, p)
+		}
+		c.send(opClose, p[:2])
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
 }
