@@ -43,8 +43,8 @@ const (
 // see members dropped, as their backlogs fill.
 //
 // A write to a peer that reads nothing holds up only that member's
-// writer, until the write fails (the connection ends, or a write timeout
-// of the connection passes) or the member is dropped; Broadcast never
+// writer, until the write fails (the connection ends, or its
+// Options.WriteTimeout passes) or the member is dropped; Broadcast never
 // waits for it.
 //
 // A member whose connection has ended is removed when a write to it fails,
