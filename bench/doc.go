@@ -42,6 +42,12 @@
 //     (PreparedMessage, CompileFrame, Broadcaster; coder has no such API
 //     and writes each time). One op is the message to all 1000; MB/s counts
 //     all 1000 copies; the timer again runs until every byte is written.
+//   - BenchmarkFanout (stuck=0%|1%): one message to 1000 in-memory server
+//     conns, 10 of which block every write in the 1% case, through each
+//     library's non-waiting fan-out: zerows's Group, gorilla's hub loop
+//     with a write deadline, gws's Broadcaster. Timed until every healthy
+//     conn has every byte; stall-ms is the longest broadcast call. Run it
+//     with -benchtime=2000x (README.md, "Fan-out with stuck members").
 //   - BenchmarkHandshake (dialers=1|16): TCP connect, opening handshake
 //     with the library's client and server over net/http, and teardown, on
 //     127.0.0.1. It reports upgrades/s; having no payload, it is the one
