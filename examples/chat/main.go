@@ -1,7 +1,7 @@
 // Command chat is a chat server with rooms: one URL serves the page and
-// the WebSocket it opens to itself. Each message is framed once and
-// queued for every member of the room; each member has its own writer, so
-// one slow member never holds up the room.
+// the WebSocket it opens to itself. Each room is a websocket.Group: a
+// message is framed once and queued for every member, and one slow member
+// never holds up the room.
 //
 //	go run ./examples/chat
 package main
@@ -58,9 +58,8 @@ func newHandler(h *hub) http.Handler {
 // leaves when the connection closes.
 func serve(h *hub, ws *websocket.Conn, r *http.Request) {
 	room := clean(r.URL.Query().Get("room"), "lobby")
-	m := h.join(room, clean(r.URL.Query().Get("name"), "guest"), ws)
-	if m == nil {
-		ws.CloseWith(websocket.CloseGoingAway, "server shutting down")
+	m, err := h.join(room, clean(r.URL.Query().Get("name"), "guest"), ws)
+	if err != nil {
 		return
 	}
 	defer h.leave(m)
@@ -111,24 +110,27 @@ func main() {
 	}
 	fmt.Printf("open http://%s/ in a browser\n", net.JoinHostPort(host, strconv.Itoa(a.Port)))
 
-	h := newHub(defaultQueue)
-	srv := &http.Server{
-		Handler:           newHandler(h),
-		ReadHeaderTimeout: 10 * time.Second, // a client that never finishes its request is dropped
-		IdleTimeout:       2 * time.Minute,
-	}
+	srv := websocket.NewServer("", newHandler(newHub(defaultQueue)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second Ctrl-C kills the process
-		// Stops listening. WebSocket connections are hijacked, so Shutdown
-		// does not wait for them: hub.shutdown closes them below.
-		srv.Shutdown(context.Background())
-	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
 		log.Fatal(err)
+	case <-ctx.Done():
+		stop() // a second Ctrl-C kills the process
 	}
 	log.Print("shutting down: closing every connection with 1001")
-	h.shutdown()
+	if err := shutdown(srv); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// shutdown closes every member's connection with 1001 (going away) and
+// waits, at most 5 s, for the handlers to return.
+func shutdown(srv *http.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return websocket.Shutdown(ctx, srv)
 }

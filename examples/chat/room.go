@@ -18,27 +18,29 @@ type event struct {
 	Members []string `json:"members,omitempty"` // after a welcome, join or leave
 }
 
-// member is one connection in a room. The room never writes to the socket
-// itself: it queues each message on out, and the member's own writer
-// goroutine sends it, so a member whose network is slow holds up no one.
+// member is one connection in a room.
 type member struct {
 	name, room string
 	ws         *websocket.Conn
-	out        chan *websocket.PreparedMessage // closed when the member leaves
-	left       bool                            // guarded by hub.mu
+	left       bool // guarded by hub.mu
+}
+
+// room is a websocket.Group, which sends each message to every member
+// without waiting for any of them, and the names of its members.
+type room struct {
+	group   websocket.Group
+	members map[*member]bool
 }
 
 // hub holds the rooms. One mutex guards them all: nothing done under it
-// blocks, since messages are only queued.
+// blocks, since a Group only queues messages.
 type hub struct {
 	// queue is how many messages a member may have waiting; a member that
-	// lets more pile up is too slow, and is dropped with 1008.
+	// lets more pile up is too slow, and the Group drops it with 1008.
 	queue int
 
-	mu      sync.Mutex
-	rooms   map[string]map[*member]bool
-	closing bool           // shutting down: no one joins
-	writers sync.WaitGroup // members' writer goroutines
+	mu    sync.Mutex
+	rooms map[string]*room
 }
 
 // defaultQueue (64 messages) absorbs a burst of chat, and, with the socket
@@ -46,37 +48,44 @@ type hub struct {
 const defaultQueue = 64
 
 func newHub(queue int) *hub {
-	return &hub{queue: max(queue, 2), rooms: map[string]map[*member]bool{}}
+	return &hub{queue: max(queue, 2), rooms: map[string]*room{}}
 }
 
-// join adds ws to room under name, or a numbered variant of it if the name
-// is taken, and announces it. It returns nil if the hub is shutting down.
-func (h *hub) join(room, name string, ws *websocket.Conn) *member {
+// join adds ws to the room named name, under name or a numbered variant of
+// it if the name is taken: ws is welcomed, then everyone, ws included,
+// hears that it joined.
+func (h *hub) join(name, user string, ws *websocket.Conn) (*member, error) {
+	h.mu.Lock()
+	r := h.rooms[name]
+	if r == nil {
+		r = &room{members: map[*member]bool{}}
+		r.group.MaxBacklog = h.queue
+		h.rooms[name] = r
+	}
+	unique := user
+	for i := 2; r.taken(unique); i++ {
+		unique = user + "-" + strconv.Itoa(i)
+	}
+	m := &member{name: unique, room: name, ws: ws}
+	r.members[m] = true // the name is taken from now on
+	h.mu.Unlock()
+
+	// The welcome goes before any room message: ws is not in the Group yet.
+	if err := ws.SendPrepared(prepare(event{Type: "welcome", Room: name, Name: unique})); err != nil {
+		h.leave(m)
+		return nil, err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closing {
-		return nil
+	if !m.left {
+		r.group.Join(ws)
+		h.broadcastLocked(r, event{Type: "join", Name: unique, Members: r.names()})
 	}
-	members := h.rooms[room]
-	if members == nil {
-		members = map[*member]bool{}
-		h.rooms[room] = members
-	}
-	unique := name
-	for i := 2; h.taken(room, unique); i++ {
-		unique = name + "-" + strconv.Itoa(i)
-	}
-	m := &member{name: unique, room: room, ws: ws, out: make(chan *websocket.PreparedMessage, h.queue)}
-	members[m] = true
-	m.out <- prepare(event{Type: "welcome", Room: room, Name: unique}) // out is empty: never blocks
-	h.broadcastLocked(room, event{Type: "join", Name: unique, Members: h.namesLocked(room)})
-	h.writers.Add(1)
-	go m.write(&h.writers)
-	return m
+	return m, nil
 }
 
-func (h *hub) taken(room, name string) bool {
-	for m := range h.rooms[room] {
+func (r *room) taken(name string) bool {
+	for m := range r.members {
 		if m.name == name {
 			return true
 		}
@@ -84,22 +93,12 @@ func (h *hub) taken(room, name string) bool {
 	return false
 }
 
-// write sends the member's queued messages until it leaves.
-func (m *member) write(wg *sync.WaitGroup) {
-	defer wg.Done()
-	for pm := range m.out {
-		if m.ws.SendPrepared(pm) != nil {
-			return // closed: the room drops the member when its queue fills, or when it leaves
-		}
-	}
-}
-
 // say sends text from m to everyone in m's room, m included.
 func (h *hub) say(m *member, text string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !m.left {
-		h.broadcastLocked(m.room, event{Type: "message", Name: m.name, Text: text})
+		h.broadcastLocked(h.rooms[m.room], event{Type: "message", Name: m.name, Text: text})
 	}
 }
 
@@ -107,84 +106,44 @@ func (h *hub) say(m *member, text string) {
 func (h *hub) leave(m *member) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.removeLocked(m)
-}
-
-func (h *hub) removeLocked(m *member) {
 	if m.left {
 		return
 	}
 	m.left = true
-	close(m.out)
-	delete(h.rooms[m.room], m)
-	if len(h.rooms[m.room]) == 0 {
+	r := h.rooms[m.room]
+	r.group.Leave(m.ws)
+	delete(r.members, m)
+	if len(r.members) == 0 {
 		delete(h.rooms, m.room)
 		return
 	}
-	h.broadcastLocked(m.room, event{Type: "leave", Name: m.name, Members: h.namesLocked(m.room)})
+	h.broadcastLocked(r, event{Type: "leave", Name: m.name, Members: r.names()})
 }
 
-// broadcastLocked queues e for every member of room, framed once. A member
-// whose queue is full is dropped: it is closed with 1008 in the
-// background and its leaving announced, so the others never wait for it.
-func (h *hub) broadcastLocked(room string, e event) {
-	pm := prepare(e)
-	var slow []*member
-	for m := range h.rooms[room] {
-		select {
-		case m.out <- pm:
-		default:
-			slow = append(slow, m)
-		}
-	}
-	for _, m := range slow {
-		go m.ws.CloseWith(websocket.ClosePolicyViolation, "too slow: messages piled up")
-		h.removeLocked(m)
-	}
+// broadcastLocked queues e, framed once, for every member of r. The Group
+// drops a member whose backlog is full (1008), whose handler then sees its
+// connection end and leaves: the others never wait for it.
+func (h *hub) broadcastLocked(r *room, e event) {
+	r.group.Broadcast(prepare(e)) // an event is valid UTF-8: no error
 }
 
 // names lists the members of room, sorted.
 func (h *hub) names(room string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.namesLocked(room)
+	if r := h.rooms[room]; r != nil {
+		return r.names()
+	}
+	return []string{}
 }
 
-func (h *hub) namesLocked(room string) []string {
+func (r *room) names() []string {
 	names := []string{}
-	for m := range h.rooms[room] {
+	for m := range r.members {
 		names = append(names, m.name)
 	}
 	slices.Sort(names)
 	return names
-}
-
-// shutdown closes every member's connection with 1001 going away, and
-// waits for the closing handshakes (each bounded by CloseTimeout) and the
-// writers to end. No one can join afterwards.
-func (h *hub) shutdown() {
-	h.mu.Lock()
-	h.closing = true
-	var all []*member
-	for _, members := range h.rooms {
-		for m := range members {
-			all = append(all, m)
-		}
-	}
-	h.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, m := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			m.ws.CloseWith(websocket.CloseGoingAway, "server shutting down")
-		}()
-	}
-	wg.Wait()
-	for _, m := range all {
-		h.leave(m)
-	}
-	h.writers.Wait()
 }
 
 // prepare frames e once for every member it goes to.
