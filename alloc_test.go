@@ -161,3 +161,40 @@ func TestSendVariedLengthsAllocations(t *testing.T) {
 		t.Errorf("%v allocations per send of a new length, want 0", n)
 	}
 }
+
+// TestFragmentedMessageAllocations: a message in many small fragments
+// grows its buffer geometrically, not a fragment at a time (which would
+// copy the message once per fragment).
+func TestFragmentedMessageAllocations(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build")
+	}
+	const size, fragment = 1 << 20, 64
+	var stream bytes.Buffer
+	for off := 0; off < size; off += fragment {
+		b0 := byte(0x00)
+		if off == 0 {
+			b0 = 0x02
+		}
+		if off+fragment == size {
+			b0 |= 0x80
+		}
+		stream.Write(rawFrame(b0, testKey, make([]byte, fragment)))
+	}
+	nc := &streamConn{sinkConn: newSinkConn(), r: &stream}
+	c := newConn(nc, nil, false, (*Options)(nil).withDefaults(), "", nil)
+	defer func() { nc.Close(); <-c.Done() }()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	m, err := c.Wait()
+	runtime.ReadMemStats(&after)
+	if err != nil || len(m.Data) != size {
+		t.Fatalf("Wait = %d bytes, %v", len(m.Data), err)
+	}
+	if n := after.Mallocs - before.Mallocs; n > 20 {
+		t.Errorf("%d allocations for a 1 MiB message in %d-byte fragments, want a few", n, fragment)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 4*size {
+		t.Errorf("%d bytes allocated for a 1 MiB message, want at most 4 MiB", n)
+	}
+}

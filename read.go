@@ -56,7 +56,12 @@ func (c *Conn) readMessage() (Message, error) {
 			msg = c.free.get(h.length)
 		}
 		c.inFrame = true
-		msg, err = c.readPayload(msg, h.length, h.key, typ == MessageText, &text)
+		// A fragment's buffer may grow past the fragment: more may follow.
+		upTo := int64(len(msg)) + h.length
+		if !h.fin {
+			upTo = c.opts.MaxMessageSize
+		}
+		msg, err = c.readPayload(msg, h.length, upTo, h.key, typ == MessageText, &text)
 		if err != nil {
 			return Message{}, err
 		}
@@ -96,13 +101,13 @@ func (c *Conn) readHeader() (header, error) {
 // UTF-8 fails the connection before the rest of a long frame is read.
 //
 // msg grows with the bytes that arrive, never ahead of them by more than
-// a factor of payloadGrowth: a header declaring a large payload commits
-// no memory until the payload comes.
-func (c *Conn) readPayload(msg []byte, n int64, key [4]byte, isText bool, text *utf8Validator) ([]byte, error) {
+// a factor of payloadGrowth, and never past upTo bytes: a header declaring
+// a large payload commits no memory until the payload comes.
+func (c *Conn) readPayload(msg []byte, n, upTo int64, key [4]byte, isText bool, text *utf8Validator) ([]byte, error) {
 	pos := 0
 	for n > 0 {
 		if len(msg) == cap(msg) {
-			msg = growPayload(msg, n)
+			msg = growPayload(msg, upTo)
 		}
 		p := msg[len(msg):cap(msg)]
 		if int64(len(p)) > n {
@@ -139,10 +144,11 @@ const (
 	maxEmptyFragments = 1024
 )
 
-// growPayload returns msg with room for more of the n bytes still to come.
-func growPayload(msg []byte, n int64) []byte {
+// growPayload returns msg with room for more bytes, its capacity at most
+// upTo, which is more than len(msg).
+func growPayload(msg []byte, upTo int64) []byte {
 	size := max(int64(cap(msg))*payloadGrowth, firstPayloadSize)
-	size = min(size, int64(len(msg))+n, math.MaxInt)
+	size = min(size, upTo, math.MaxInt)
 	grown := make([]byte, len(msg), int(size))
 	copy(grown, msg)
 	return grown
