@@ -69,25 +69,8 @@ func TestGroupDeliversEveryMessageInOrder(t *testing.T) {
 // stuckMember returns a server Conn over 127.0.0.1 TCP with small socket
 // buffers, and its peer, which reads nothing until the test says so.
 func stuckMember(t *testing.T, opts *Options) (*Conn, *rawPeer) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		nc, _ := ln.Accept()
-		accepted <- nc
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := tcpSockets(t)
 	a.(*net.TCPConn).SetReadBuffer(4096)
-	b := <-accepted
-	if b == nil {
-		t.Fatal("accept failed")
-	}
 	b.(*net.TCPConn).SetWriteBuffer(4096)
 	s := newConn(b, nil, false, opts.withDefaults(), "", nil)
 	t.Cleanup(func() {

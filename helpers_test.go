@@ -422,6 +422,12 @@ func pipe(t testing.TB, opts *Options) (client, server *Conn) {
 // tcpPair returns the two ends of a connection over 127.0.0.1 TCP, with no
 // handshake and no reader goroutine started, closed at the end of the test.
 func tcpPair(t testing.TB, opts *Options) (client, server *Conn) {
+	a, b := tcpSockets(t)
+	return connPair(t, a, b, opts)
+}
+
+// tcpSockets returns the two ends of a TCP connection over 127.0.0.1.
+func tcpSockets(t testing.TB) (client, server net.Conn) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -432,15 +438,14 @@ func tcpPair(t testing.TB, opts *Options) (client, server *Conn) {
 		nc, _ := ln.Accept()
 		accepted <- nc
 	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := <-accepted
-	if b == nil {
+	if server = <-accepted; server == nil {
 		t.Fatal("accept failed")
 	}
-	return connPair(t, a, b, opts)
+	return client, server
 }
 
 // connPair makes a client Conn on a and a server Conn on b.

@@ -41,9 +41,6 @@ func (c *countingConn) Read(p []byte) (int, error) {
 // each. It returns once every server has read the whole prefix, with the
 // server Conns and a function that closes every client socket.
 func stallingPeers(t *testing.T, n int, opts *Options, prefix []byte, wait func(*Conn)) ([]*Conn, func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	defer ln.Close()
 	o := opts.withDefaults()
 	var servers []*Conn
 	var clients []net.Conn
@@ -59,11 +56,8 @@ func stallingPeers(t *testing.T, n int, opts *Options, prefix []byte, wait func(
 		}
 	})
 	for range n {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		must(t, err)
+		c, nc := tcpSockets(t)
 		clients = append(clients, c)
-		nc, err := ln.Accept()
-		must(t, err)
 		cc := &countingConn{Conn: nc, n: int64(len(prefix)), reached: make(chan struct{})}
 		s := newConn(cc, nil, false, o, "", nil)
 		servers = append(servers, s)
