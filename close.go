@@ -145,6 +145,7 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 // sendClose writes a close frame unless one was sent already. Its write,
 // and any write it waits behind, is bounded by CloseTimeout.
 func (c *Conn) sendClose(code CloseCode, reason string) (sent bool, err error) {
+	c.closeCut.Store(true)
 	c.nc.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

@@ -50,12 +50,13 @@ type Conn struct {
 	mb   mailbox
 	free freeList // buffers given back by Recycle
 
-	wmu        sema          // guards the fields below and every write to nc
-	wbufs      net.Buffers   // header and payload for one writev
-	vec        [2][]byte     // wbufs' backing array
-	closeSent  bool          // a close frame was sent (or writing failed): only close may follow
-	closing    chan struct{} // closed when closeSent becomes true
-	writeUntil time.Time     // the write deadline set last, zero for none
+	wmu       writeLock     // guards the fields below and every write to nc
+	wbufs     net.Buffers   // header and payload for one writev
+	vec       [2][]byte     // wbufs' backing array
+	closeSent bool          // a close frame was sent (or writing failed): only close may follow
+	closing   chan struct{} // closed when closeSent becomes true
+	closeCut  atomic.Bool   // the closing handshake's write deadline is set
+	ctxCut    atomic.Bool   // SendContext's context ended during its write
 
 	pingMu sync.Mutex
 	pings  map[[8]byte]chan struct{}
@@ -97,10 +98,11 @@ func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol s
 		opts:        o,
 		subprotocol: subprotocol,
 		closing:     make(chan struct{}),
-		wmu:         make(sema, 1),
+		wmu:         newWriteLock(),
 		done:        make(chan struct{}),
 	}
 	c.rb.init(socket{c}, o.ReadBufferSize, pending)
+	armWrites(nc, o)
 	c.mb.init(o.MailboxMessages, o.MailboxBytes)
 	c.free.maxN, c.free.maxBytes = o.MailboxMessages, o.MailboxBytes
 	if o.PingInterval > 0 {

@@ -68,17 +68,47 @@ func (c *Conn) setReadDeadline(t time.Time, closing bool) bool {
 	return true
 }
 
-// armWrite bounds the write about to be made by WriteTimeout. Like the
-// stall bound, the deadline is moved only when less than half of it is
-// left, so most writes cost no timer update; a write is failed after
-// between half of WriteTimeout and all of it. Once closing, the closing
-// handshake's deadline governs. c.wmu is held.
-func (c *Conn) armWrite() {
-	if c.opts.WriteTimeout <= 0 || c.closeSent {
-		return
+// Writes are bounded by a write deadline that is set WriteTimeout/2 ahead
+// when the connection is made, and then only moved when a write runs into
+// it: a write that times out gets one new deadline, WriteTimeout/2 ahead,
+// and goes on from where it stopped. A write to a peer that reads nothing
+// so fails after between half of WriteTimeout and all of it, and a send
+// costs neither a clock read nor a timer update (a deadline that passed
+// while no write was under way fails the next write at once, before any
+// system call, and is moved then). The closing handshake's deadline, and
+// SendContext's, are never moved.
+
+// armWrites sets the first write deadline; nc is not shared yet.
+func armWrites(nc net.Conn, o *Options) {
+	if o.WriteTimeout > 0 {
+		nc.SetWriteDeadline(time.Now().Add(o.WriteTimeout / 2))
 	}
-	if now := time.Now(); c.writeUntil.Sub(now) < c.opts.WriteTimeout/2 {
-		c.writeUntil = now.Add(c.opts.WriteTimeout)
-		c.nc.SetWriteDeadline(c.writeUntil)
+}
+
+// writeSocket writes b whole. c.wmu is held.
+func (c *Conn) writeSocket(b []byte) error {
+	n, err := c.nc.Write(b)
+	if err != nil && c.rearmWrite(err) {
+		_, err = c.nc.Write(b[n:])
 	}
+	return err
+}
+
+// writeBuffers writes v whole, as one writev where it can. c.wmu is held.
+func (c *Conn) writeBuffers(v *net.Buffers) error {
+	_, err := v.WriteTo(c.nc)
+	if err != nil && c.rearmWrite(err) {
+		_, err = v.WriteTo(c.nc) // WriteTo consumed what it wrote
+	}
+	return err
+}
+
+// rearmWrite reports whether a write that failed with err may go on under
+// a new deadline, and sets it.
+func (c *Conn) rearmWrite(err error) bool {
+	if c.opts.WriteTimeout <= 0 || !isTimeout(err) || c.closeCut.Load() || c.ctxCut.Load() {
+		return false
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout / 2))
+	return true
 }

@@ -245,3 +245,26 @@ func TestPingFloodWhileNotReading(t *testing.T) {
 		}
 	})
 }
+
+// TestSendAfterIdle: a write deadline that passed while no write was under
+// way does not fail the next send.
+func TestSendAfterIdle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, peer := serverOn(t, &Options{WriteTimeout: 10 * time.Second})
+		p := &rawPeer{t: t, nc: peer, br: bufioReader(peer)}
+		for i := range 3 {
+			time.Sleep(time.Hour)
+			read := make(chan error)
+			go func() {
+				_, _, err := p.readFrame()
+				read <- err
+			}()
+			if err := c.SendText("after an hour"); err != nil {
+				t.Fatalf("send %d after an idle hour: %v", i, err)
+			}
+			must(t, <-read)
+		}
+		peer.Close()
+		<-c.Done()
+	})
+}

@@ -49,7 +49,5 @@ func (c *Conn) SendPrepared(pm *PreparedMessage) error {
 		return err
 	}
 	defer c.wmu.Unlock()
-	c.armWrite()
-	_, err := c.nc.Write(pm.frame)
-	return c.wrote(err)
+	return c.wrote(c.writeSocket(pm.frame))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -13,7 +15,6 @@ import (
 // of header and payload; large masked ones are masked into the buffer piece
 // by piece, so the caller's bytes are never changed.
 func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
-	c.armWrite()
 	h := header{fin: true, op: op, length: int64(len(p))}
 	if c.client {
 		h.masked = true
@@ -35,15 +36,14 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 		if c.client {
 			maskBytes(buf[hlen:], h.key, 0)
 		}
-		_, err := c.nc.Write(buf)
-		return c.wrote(err)
+		return c.wrote(c.writeSocket(buf))
 	}
 	if b, ok := any(p).([]byte); ok && !c.client {
 		// WriteTo consumes the slice it is called on: rebuild it from
 		// c.vec each time, and let go of the caller's bytes after.
 		c.vec = [2][]byte{buf, b}
 		c.wbufs = c.vec[:]
-		_, err := c.wbufs.WriteTo(c.nc)
+		err := c.writeBuffers(&c.wbufs)
 		c.vec = [2][]byte{}
 		return c.wrote(err)
 	}
@@ -54,7 +54,7 @@ func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
 			pos = maskBytes(buf[len(buf):len(buf)+n], h.key, pos)
 		}
 		buf = buf[:len(buf)+n]
-		if _, err := c.nc.Write(buf); err != nil {
+		if err := c.writeSocket(buf); err != nil {
 			return c.wrote(err)
 		}
 		off += n
@@ -190,13 +190,14 @@ func (c *Conn) SendContext(ctx context.Context, m Message) error {
 	defer c.wmu.Unlock()
 	interrupted := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		c.ctxCut.Store(true)
 		c.nc.SetWriteDeadline(time.Unix(1, 0)) // in the past: the write returns
 		close(interrupted)
 	})
 	err = writeFrameLocked(c, op, m.Data)
 	if !stop() {
 		<-interrupted
-		c.writeUntil = time.Time{} // armWrite sets the deadline anew
+		c.ctxCut.Store(false) // the next write moves the deadline
 		if err != nil {
 			return fmt.Errorf("websocket: send abandoned mid-frame, connection failed: %w", ctx.Err())
 		}
@@ -215,28 +216,41 @@ func (c *Conn) lockWriterContext(ctx context.Context) error {
 	return c.readyToWrite()
 }
 
-// sema is the write lock: a mutex that a writer can wait for in a select,
-// to give up when its context ends, and that testing/synctest counts as
-// blocking, so that a fake clock advances while writers queue.
-type sema chan struct{}
+// writeLock is the write lock: a mutex that a writer can also wait for
+// until a context ends, and whose waiters testing/synctest sees as
+// blocked, so that a fake clock advances while writers queue. Uncontended,
+// it costs what a sync.Mutex does.
+type writeLock struct {
+	mu      sync.Mutex
+	waiters atomic.Int32
+	free    chan struct{} // signalled on Unlock while waiters > 0
+}
 
-func (s sema) Lock()   { s <- struct{}{} }
-func (s sema) Unlock() { <-s }
+func newWriteLock() writeLock { return writeLock{free: make(chan struct{}, 1)} }
 
-func (s sema) TryLock() bool {
-	select {
-	case s <- struct{}{}:
-		return true
-	default:
-		return false
+func (l *writeLock) TryLock() bool { return l.mu.TryLock() }
+
+func (l *writeLock) Lock() { l.lockContext(context.Background()) }
+
+func (l *writeLock) Unlock() {
+	l.mu.Unlock()
+	if l.waiters.Load() > 0 {
+		signal(l.free)
 	}
 }
 
-func (s sema) lockContext(ctx context.Context) error {
-	select {
-	case s <- struct{}{}:
+func (l *writeLock) lockContext(ctx context.Context) error {
+	if l.mu.TryLock() {
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	l.waiters.Add(1)
+	defer l.waiters.Add(-1)
+	for !l.mu.TryLock() {
+		select {
+		case <-l.free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
