@@ -77,7 +77,6 @@ type Conn struct {
 	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
 	inFrame       bool       // a frame's payload is being read; guarded by readMu
 	stallArmed    bool       // the read deadline is the stall bound; guarded by readMu
-	stallUntil    time.Time  // when the stall bound expires; guarded by readMu
 	dlMu          sync.Mutex // orders the setting of read deadlines
 	closeDeadline bool       // the closing handshake's read deadline is set; guarded by dlMu
 	readerOnce    sync.Once

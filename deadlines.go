@@ -13,11 +13,12 @@ import (
 // middle of a frame is bounded by StallTimeout, a read between frames is
 // not.
 //
-// Setting a deadline costs a timer update, so the stall bound is set only
-// when less than half of it is left, and never lifted between frames:
-// a read between frames that runs into it lifts it then, and reads on.
-// A stalled peer is therefore dropped after between half of StallTimeout
-// and all of it.
+// As with writes (below), the stall deadline is set StallTimeout/2 ahead
+// and moved only when a read runs into it: a read in the middle of a frame
+// that times out gets one new deadline and reads on, so a stalled peer is
+// dropped after between half of StallTimeout and all of it, and reading
+// costs no clock read. The deadline is not lifted between frames: a read
+// between frames that runs into it lifts it then, and reads on.
 type socket struct{ c *Conn }
 
 func (s socket) Read(p []byte) (int, error) {
@@ -26,11 +27,14 @@ func (s socket) Read(p []byte) (int, error) {
 		return c.nc.Read(p)
 	}
 	if c.inFrame || c.rb.buffered() > 0 {
-		if now := time.Now(); !c.stallArmed || c.stallUntil.Sub(now) < c.opts.StallTimeout/2 {
-			c.stallUntil = now.Add(c.opts.StallTimeout)
-			c.stallArmed = c.setReadDeadline(c.stallUntil, false)
+		if !c.stallArmed {
+			c.stallArmed = c.setReadDeadline(time.Now().Add(c.opts.StallTimeout/2), false)
 		}
-		return c.nc.Read(p)
+		n, err := c.nc.Read(p)
+		if n == 0 && c.stallArmed && isTimeout(err) && c.setReadDeadline(time.Now().Add(c.opts.StallTimeout/2), false) {
+			return c.nc.Read(p)
+		}
+		return n, err
 	}
 	for {
 		n, err := c.nc.Read(p)
