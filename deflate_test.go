@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // jsonLike returns n bytes of text that compresses as JSON does.
@@ -285,7 +286,7 @@ func TestDeflateBomb(t *testing.T) {
 		t.Fatalf("bomb of %d bytes", len(z))
 	}
 	const limit = 1 << 20
-	peer, c := deflatePeer(t, deflateNegotiated{sendWindow: 15}, &Options{MaxMessageSize: limit})
+	peer, c := deflatePeer(t, deflateNegotiated{sendWindow: 15}, &Options{MaxMessageSize: limit, CloseTimeout: 100 * time.Millisecond})
 	peer.write(rawFrame(0xc2, testKey, z))
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
