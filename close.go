@@ -161,5 +161,5 @@ func (c *Conn) sendClose(code CloseCode, reason string) (sent bool, err error) {
 		}
 		p = appendClosePayload(p, code, reason)
 	}
-	return true, writeFrameLocked(c, opClose, p)
+	return true, writeFrameLocked(c, opClose, p, 0)
 }

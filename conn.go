@@ -50,6 +50,8 @@ type Conn struct {
 	mb   mailbox
 	free freeList // buffers given back by Recycle
 
+	deflate *deflater // permessage-deflate's state; nil when not negotiated
+
 	wmu       writeLock     // guards the fields below and every write to nc
 	wbufs     net.Buffers   // header and payload for one writev
 	vec       [2][]byte     // wbufs' backing array
@@ -91,7 +93,14 @@ type Conn struct {
 // holds bytes already read from nc past the handshake. o must come from
 // withDefaults.
 func newConn(nc net.Conn, pending []byte, client bool, o *Options, subprotocol string, req *http.Request) *Conn {
+	return newConnDeflate(nc, pending, client, o, subprotocol, req, nil)
+}
+
+// newConnDeflate is newConn with permessage-deflate's state, nil when it
+// was not negotiated.
+func newConnDeflate(nc net.Conn, pending []byte, client bool, o *Options, subprotocol string, req *http.Request, d *deflater) *Conn {
 	c := &Conn{
+		deflate:     d,
 		nc:          nc,
 		client:      client,
 		opts:        o,

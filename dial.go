@@ -39,8 +39,10 @@ const (
 // the same copy, with the proxy's name). The request carries opts.Header
 // (Origin, Authorization, Cookie, …) and offers opts.Subprotocols in their
 // order; see Options.Header for the fields it may not hold, and for
-// Proxy-Authorization, which goes to the proxy alone. No extension is
-// offered.
+// Proxy-Authorization, which goes to the proxy alone. permessage-deflate
+// is offered when opts.Compression asks for it; a server's answer that
+// RFC 7692 does not allow (an extension not offered, a parameter unknown,
+// repeated or out of range) fails Dial with a *HandshakeError saying so.
 //
 // Before anything is sent, Dial refuses a URL with user info, a fragment
 // or a host that is not ASCII (an internationalized name must be given in
@@ -107,7 +109,7 @@ var refusedHeaders = []struct{ name, why string }{
 	{"Sec-WebSocket-Key", "Dial sets it"},
 	{"Sec-WebSocket-Version", "Dial sets it"},
 	{"Sec-WebSocket-Accept", "it is the server's"},
-	{"Sec-WebSocket-Extensions", "Dial offers no extension"},
+	{"Sec-WebSocket-Extensions", "Options.Compression sets it"},
 	{"Sec-WebSocket-Protocol", "Options.Subprotocols sets it"},
 	{"Content-Length", "the request has no body"},
 	{"Transfer-Encoding", "the request has no body"},
@@ -162,6 +164,10 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (req
 	if len(o.Subprotocols) > 0 {
 		own++
 	}
+	offer := deflateOffer(o.Compression)
+	if offer != "" {
+		own++
+	}
 	h := make(http.Header, len(o.Header)+own)
 	for name, values := range o.Header {
 		if err := checkHeaderField(name, values); err != nil {
@@ -184,6 +190,10 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (req
 	if len(o.Subprotocols) > 0 {
 		v[4] = strings.Join(o.Subprotocols, ", ")
 		h[hdrProtocol] = v[4:5:5]
+	}
+	if offer != "" {
+		v[own-1] = offer
+		h[hdrExtensions] = v[own-1 : own : own]
 	}
 	hu := *u
 	hu.Scheme = "http"
@@ -232,6 +242,11 @@ func appendRequest(b []byte, req *http.Request) []byte {
 		b = append(b, p...)
 		b = append(b, "\r\n"...)
 	}
+	for _, e := range req.Header[hdrExtensions] {
+		b = append(b, "Sec-WebSocket-Extensions: "...)
+		b = append(b, e...)
+		b = append(b, "\r\n"...)
+	}
 	var names []string
 	for name := range req.Header {
 		if !slices.Contains(handshakeHeaders, name) {
@@ -260,6 +275,7 @@ type dialer struct {
 	// proxyAuth is Options.Header's Proxy-Authorization, for the proxy's
 	// CONNECT request only: the server must never see it.
 	proxyAuth string
+	deflate   *deflater // what the server's response negotiated
 }
 
 func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, error) {
@@ -295,7 +311,7 @@ func (d *dialer) dial(req *http.Request, key string) (*Conn, *http.Response, err
 		nc.Close()
 		return nil, resp, err
 	}
-	return newConn(conn, bufferedBytes(buf.br), true, d.o, subprotocol, nil), resp, nil
+	return newConnDeflate(conn, bufferedBytes(buf.br), true, d.o, subprotocol, nil, d.deflate), resp, nil
 }
 
 // dialTCP opens the TCP connection with Options.DialContext, within the
@@ -420,6 +436,13 @@ func (d *dialer) handshake(nc net.Conn, buf *handshakeBuffer, req *http.Request,
 	if herr != nil {
 		return nil, resp, "", herr
 	}
+	negotiated, compress, err := checkDeflateResponse(resp.Header[hdrExtensions], d.o.Compression)
+	if err != nil {
+		return nil, resp, "", &HandshakeError{resp.StatusCode, err.Error()}
+	}
+	if compress {
+		d.deflate = newDeflater(negotiated, d.o)
+	}
 	return conn, resp, subprotocol, nil
 }
 
@@ -442,9 +465,6 @@ func checkResponse(resp *http.Response, key string, offered []string) (string, *
 		return fail("Sec-WebSocket-Accept header is missing")
 	case len(accept) > 1 || accept[0] != string(appendAcceptKey(want[:0], key)):
 		return fail("Sec-WebSocket-Accept " + quoteText(strings.Join(accept, ", "), maxQuoteBytes) + " does not match the key sent")
-	}
-	if ext := h[hdrExtensions]; len(headerTokens(ext)) > 0 {
-		return fail("the server selected extensions " + quoteText(strings.Join(ext, ", "), maxQuoteBytes) + ", but none were offered")
 	}
 	protocols := headerTokens(h[hdrProtocol])
 	switch {

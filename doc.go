@@ -100,6 +100,20 @@
 // arrive between fragments. The autobahn folder holds a conformance suite,
 // organised by Autobahn TestSuite case, that runs with go test, and the
 // testee server and client for the Autobahn TestSuite itself.
-// Compression (permessage-deflate, RFC 7692) is not implemented yet; the
-// extension is never negotiated.
+//
+// # Compression
+//
+// permessage-deflate (RFC 7692) is off unless Options.Compression turns it
+// on, as it costs CPU on every message and, with context takeover, memory
+// on every connection. With CompressionNoContextTakeover each message is
+// compressed on its own with pooled compress/flate writers and readers,
+// and an idle connection holds nothing more; with
+// CompressionContextTakeover each side keeps its window across messages.
+// All four parameters are negotiated. A peer that asks this side for a
+// window under 32 KiB (server_max_window_bits or client_max_window_bits)
+// gets messages no longer than that window compressed on their own, and
+// longer ones uncompressed, since compress/flate always reaches back up to
+// 32 KiB. A compressed message is inflated as it arrives, bounded by
+// MaxMessageSize and checked as UTF-8 if text, so a small message that
+// inflates past the bound fails with 1009 before its memory is spent.
 package websocket

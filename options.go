@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"compress/flate"
 	"context"
 	"crypto/tls"
 	"net"
@@ -43,6 +44,36 @@ const (
 	// DefaultBufferSize (4 KiB) is the read and write buffer size: one
 	// page, enough to batch small frames into one system call.
 	DefaultBufferSize = 4096
+	// DefaultCompressionThreshold (128 bytes): shorter messages are sent
+	// uncompressed, as deflate's block headers and the frame's bytes
+	// gain little or nothing on them and the CPU is spent for naught.
+	DefaultCompressionThreshold = 128
+	// DefaultCompressionLevel is flate.BestSpeed (1): on JSON-like text
+	// it compresses nearly as well as the default level at a fraction of
+	// the CPU, which a server pays on every message.
+	DefaultCompressionLevel = flate.BestSpeed
+)
+
+// CompressionMode says whether and how a connection compresses its
+// messages with permessage-deflate (RFC 7692).
+type CompressionMode int
+
+const (
+	// CompressionOff neither offers nor accepts compression.
+	CompressionOff CompressionMode = iota
+	// CompressionNoContextTakeover compresses each message on its own.
+	// Neither side keeps a window between messages, so compressors are
+	// borrowed from a pool for one message and an idle connection costs
+	// nothing more than without compression. Repetition across messages
+	// is not exploited.
+	CompressionNoContextTakeover
+	// CompressionContextTakeover lets each side's compressor keep its
+	// 32 KiB window across messages, which compresses streams of similar
+	// small messages far better, at a price per connection: this side's
+	// flate.Writer (about 1 MiB at BestSpeed; see bench/README.md) once it
+	// has sent a compressed message, and 32 KiB of window for what it
+	// received. A peer that asks for no context takeover gets it.
+	CompressionContextTakeover
 )
 
 // Options configures Upgrade, the handler wrappers and Dial. A nil *Options
@@ -149,6 +180,26 @@ type Options struct {
 	ReadBufferSize  int
 	WriteBufferSize int
 
+	// Compression turns on permessage-deflate (RFC 7692): a server
+	// accepts a client's offer, a client makes one. Zero means
+	// CompressionOff: every browser offers compression, and a compressor
+	// with context takeover costs about a megabyte per connection, so
+	// accepting by default could multiply a server's memory without its
+	// author's knowing. Servers whose traffic is text should choose
+	// CompressionNoContextTakeover, which costs no memory per idle
+	// connection, or CompressionContextTakeover where memory allows.
+	Compression CompressionMode
+
+	// CompressionThreshold is the shortest message, in bytes, that is
+	// sent compressed. Zero means DefaultCompressionThreshold (128); a
+	// negative value compresses every message.
+	CompressionThreshold int
+
+	// CompressionLevel is the compress/flate level: flate.BestSpeed (1)
+	// to flate.BestCompression (9), or flate.HuffmanOnly (-2). Zero, or
+	// a value out of range, means DefaultCompressionLevel (BestSpeed).
+	CompressionLevel int
+
 	// Header holds extra request headers a client sends, such as Origin,
 	// Authorization or Cookie. Names are matched case-insensitively. Dial
 	// returns an error, before sending anything, for a name that is not
@@ -156,8 +207,8 @@ type Options struct {
 	// and for these fields, which it sets itself or which would change
 	// how the request is framed or forwarded: Host (the URL names it; set
 	// DialContext to connect elsewhere), Upgrade, Connection,
-	// Sec-WebSocket-Key, -Version, -Accept, -Extensions (none are
-	// offered), Sec-WebSocket-Protocol (set Subprotocols), Content-Length,
+	// Sec-WebSocket-Key, -Version, -Accept, -Extensions (set
+	// Compression), Sec-WebSocket-Protocol (set Subprotocols), Content-Length,
 	// Transfer-Encoding, Trailer, TE, Keep-Alive and Proxy-Connection.
 	//
 	// Proxy-Authorization (one value) goes only to the proxy, in its
@@ -226,6 +277,15 @@ func (o *Options) fillDefaults() *Options {
 	}
 	if c.WriteBufferSize <= 0 {
 		c.WriteBufferSize = DefaultBufferSize
+	}
+	switch {
+	case c.CompressionThreshold == 0:
+		c.CompressionThreshold = DefaultCompressionThreshold
+	case c.CompressionThreshold < 0:
+		c.CompressionThreshold = 0
+	}
+	if c.CompressionLevel == 0 || c.CompressionLevel < flate.HuffmanOnly || c.CompressionLevel > flate.BestCompression {
+		c.CompressionLevel = DefaultCompressionLevel
 	}
 	if c.Proxy == nil {
 		c.Proxy = http.ProxyFromEnvironment

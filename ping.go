@@ -85,7 +85,7 @@ func (c *Conn) flushPongs() error {
 	c.pongPending.Store(false)
 	c.pongMu.Unlock()
 	for _, p := range q {
-		if err := writeFrameLocked(c, opPong, p); err != nil {
+		if err := writeFrameLocked(c, opPong, p, 0); err != nil {
 			return err
 		}
 	}

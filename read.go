@@ -19,6 +19,9 @@ func (c *Conn) readMessage() (Message, error) {
 		empty int // empty fragments so far
 	)
 	state := readState{server: !c.client}
+	if c.deflate != nil {
+		state.rsvOK = bitRsv1
+	}
 	for {
 		h, err := c.readHeader()
 		if err != nil {
@@ -41,6 +44,16 @@ func (c *Conn) readMessage() (Message, error) {
 			if h.op == opText {
 				typ = MessageText
 				text.reset()
+			}
+			if h.rsv&bitRsv1 != 0 { // compressed (RFC 7692 §6)
+				msg, err := c.readCompressed(h, typ == MessageText, &text)
+				if err != nil {
+					return Message{}, err
+				}
+				if typ == MessageText && !text.complete() {
+					return Message{}, failWith(CloseInvalidFramePayloadData, "text message is not valid UTF-8")
+				}
+				return Message{Type: typ, Data: msg}, nil
 			}
 		}
 		// Checked before anything is allocated, without overflow.

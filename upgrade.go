@@ -27,6 +27,7 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 		return nil, herr
 	}
 	subprotocol := selectSubprotocol(r, o.Subprotocols)
+	extensions, negotiated, compress := acceptDeflate(r.Header[hdrExtensions], o.Compression)
 	// The ResponseController finds Hijack through middleware that wraps w
 	// and offers Unwrap, as well as on w itself.
 	nc, brw, err := http.NewResponseController(w).Hijack()
@@ -44,19 +45,23 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 	// The server's timeouts no longer apply; the handshake's own bounds
 	// the write (nothing reads meanwhile), and then none.
 	nc.SetDeadline(time.Now().Add(o.HandshakeTimeout))
-	if err := writeSwitching(nc, brw.Writer, r.Header[hdrKey][0], subprotocol, w.Header()); err != nil {
+	if err := writeSwitching(nc, brw.Writer, r.Header[hdrKey][0], subprotocol, extensions, w.Header()); err != nil {
 		nc.Close()
 		return nil, &HandshakeError{Reason: "writing the response: " + err.Error()}
 	}
 	nc.SetDeadline(time.Time{})
-	return newConn(nc, bufferedBytes(brw.Reader), false, o, subprotocol, r), nil
+	var d *deflater
+	if compress {
+		d = newDeflater(negotiated, o)
+	}
+	return newConnDeflate(nc, bufferedBytes(brw.Reader), false, o, subprotocol, r, d), nil
 }
 
 // writeSwitching writes the 101 response to nc through bw, the hijacked
 // connection's writer, whose buffer it reuses: the status line and the
 // handshake's headers in one append, then any headers the handler set
 // (such as Set-Cookie), never the handshake's own nor framing headers.
-func writeSwitching(nc net.Conn, bw *bufio.Writer, key, subprotocol string, extra http.Header) error {
+func writeSwitching(nc net.Conn, bw *bufio.Writer, key, subprotocol, extensions string, extra http.Header) error {
 	bw.Reset(nc)
 	b := bw.AvailableBuffer()
 	b = append(b, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
@@ -64,6 +69,10 @@ func writeSwitching(nc net.Conn, bw *bufio.Writer, key, subprotocol string, extr
 	if subprotocol != "" {
 		b = append(b, "\r\nSec-WebSocket-Protocol: "...)
 		b = append(b, subprotocol...)
+	}
+	if extensions != "" {
+		b = append(b, "\r\nSec-WebSocket-Extensions: "...)
+		b = append(b, extensions...)
 	}
 	b = append(b, "\r\n"...)
 	bw.Write(b)

@@ -14,8 +14,8 @@ import (
 // out in one write from a pooled buffer; large unmasked ones in one writev
 // of header and payload; large masked ones are masked into the buffer piece
 // by piece, so the caller's bytes are never changed.
-func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P) error {
-	h := header{fin: true, op: op, length: int64(len(p))}
+func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P, rsv byte) error {
+	h := header{fin: true, rsv: rsv, op: op, length: int64(len(p))}
 	if c.client {
 		h.masked = true
 		h.key = maskKeys.next()
@@ -107,7 +107,17 @@ func writeFrame[P []byte | string](c *Conn, op opcode, p P) error {
 		return err
 	}
 	defer c.wmu.Unlock()
-	return writeFrameLocked(c, op, p)
+	return writeFrameLocked(c, op, p, 0)
+}
+
+// writeMessage writes one data message, compressed when negotiated,
+// unless the connection is closing.
+func writeMessage[P []byte | string](c *Conn, op opcode, p P) error {
+	if err := c.lockWriter(); err != nil {
+		return err
+	}
+	defer c.wmu.Unlock()
+	return writeMessageLocked(c, op, p)
 }
 
 // lockWriter locks c.wmu for a data or ping frame and writes the pongs
@@ -136,7 +146,7 @@ func (c *Conn) readyToWrite() error {
 
 // Send sends p as one binary message. p is not changed, and may be reused
 // once Send returns.
-func (c *Conn) Send(p []byte) error { return writeFrame(c, opBinary, p) }
+func (c *Conn) Send(p []byte) error { return writeMessage(c, opBinary, p) }
 
 // SendText sends s as one text message. s must be valid UTF-8 (RFC 6455
 // §5.6); if it is not, nothing is sent and an error is returned.
@@ -144,7 +154,7 @@ func (c *Conn) SendText(s string) error {
 	if !utf8.ValidString(s) {
 		return errInvalidUTF8
 	}
-	return writeFrame(c, opText, s)
+	return writeMessage(c, opText, s)
 }
 
 // SendMessage sends m with its type, as an echo would.
@@ -153,7 +163,7 @@ func (c *Conn) SendMessage(m Message) error {
 	if err != nil {
 		return err
 	}
-	return writeFrame(c, op, m.Data)
+	return writeMessage(c, op, m.Data)
 }
 
 // dataOpcode returns the opcode m is sent with, or why it cannot be sent.
@@ -182,7 +192,7 @@ func (c *Conn) SendContext(ctx context.Context, m Message) error {
 		return err
 	}
 	if ctx.Done() == nil {
-		return writeFrame(c, op, m.Data)
+		return writeMessage(c, op, m.Data)
 	}
 	if err := c.lockWriterContext(ctx); err != nil {
 		return err
@@ -194,7 +204,7 @@ func (c *Conn) SendContext(ctx context.Context, m Message) error {
 		c.nc.SetWriteDeadline(time.Unix(1, 0)) // in the past: the write returns
 		close(interrupted)
 	})
-	err = writeFrameLocked(c, op, m.Data)
+	err = writeMessageLocked(c, op, m.Data)
 	if !stop() {
 		<-interrupted
 		c.ctxCut.Store(false) // the next write moves the deadline

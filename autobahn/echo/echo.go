@@ -39,14 +39,17 @@ func Lookup(name string) (Style, bool) {
 
 // Options returns the options the testees use: messages up to 32 MiB
 // (Autobahn case 9.1.6 sends 16 MiB), a mailbox large enough for the 9.x
-// cases, and no Origin check (the fuzzer sends no browser Origin, and this is
-// a test server).
+// cases, no Origin check (the fuzzer sends no browser Origin, and this is
+// a test server), and permessage-deflate with context takeover on every
+// message, however short, for sections 12 and 13.
 func Options() *websocket.Options {
 	return &websocket.Options{
 		MaxMessageSize:          32 << 20,
 		MailboxMessages:         4096,
 		MailboxBytes:            64 << 20,
 		InsecureSkipOriginCheck: true,
+		Compression:             websocket.CompressionContextTakeover,
+		CompressionThreshold:    -1,
 	}
 }
 
