@@ -50,7 +50,7 @@ paths="${AUTOBAHN_PATHS:-/ /read /iter /prepared}"
 styles="${AUTOBAHN_STYLES:-wait read iter prepared}"
 sides="${AUTOBAHN_SIDES:-server client}"
 out="${AUTOBAHN_OUT:-$here/reports/ci}"
-# Sections 1-10 take about 40 s per run; compression about 20 min.
+# Sections 1-10 take 25 to 35 s per run; compression about 20 min.
 timeout=900
 [[ -n "$cases" ]] && timeout=3600
 
