@@ -79,7 +79,8 @@ func (c *Conn) setReadDeadline(t time.Time, closing bool) bool {
 // so fails after between half of WriteTimeout and all of it, and a send
 // costs neither a clock read nor a timer update (a deadline that passed
 // while no write was under way fails the next write at once, before any
-// system call, and is moved then). The closing handshake's deadline, and
+// system call, and is moved then; bench/README.md, "What the bounds on
+// slow peers cost", measures it). The closing handshake's deadline, and
 // SendContext's, are never moved.
 
 // armWrites sets the first write deadline; nc is not shared yet.

@@ -183,7 +183,7 @@ func deflatePeer(t *testing.T, n deflateNegotiated, o *Options) (*rawPeer, *Conn
 
 // rawServerConn is deflatePeer, n nil meaning no compression.
 func rawServerConn(t *testing.T, n *deflateNegotiated, o *Options) (*rawPeer, *Conn) {
-	a, b := tcpConns(t)
+	a, b := tcpSockets(t)
 	o = o.withDefaults()
 	var d *deflater
 	if n != nil {
@@ -196,25 +196,6 @@ func rawServerConn(t *testing.T, n *deflateNegotiated, o *Options) (*rawPeer, *C
 		<-c.Done()
 	})
 	return &rawPeer{t: t, nc: a, br: bufio.NewReader(a)}, c
-}
-
-// tcpConns returns both ends of a TCP connection on 127.0.0.1.
-func tcpConns(t *testing.T) (a, b net.Conn) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	defer ln.Close()
-	accepted := make(chan net.Conn, 1)
-	go func() {
-		nc, _ := ln.Accept()
-		accepted <- nc
-	}()
-	a, err = net.Dial("tcp", ln.Addr().String())
-	must(t, err)
-	b = <-accepted
-	if b == nil {
-		t.Fatal("accept failed")
-	}
-	return a, b
 }
 
 // deflateRaw compresses p as a peer would, on its own, without the tail.
@@ -412,7 +393,7 @@ func TestDeflatePairs(t *testing.T) {
 				if tr == "pipe" {
 					a, b = net.Pipe()
 				} else {
-					a, b = tcpConns(t)
+					a, b = tcpSockets(t)
 				}
 				client := newConnDeflate(a, nil, true, o, "", nil, newDeflater(mirror, o))
 				server := newConnDeflate(b, nil, false, o, "", nil, newDeflater(n, o))

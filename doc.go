@@ -52,7 +52,8 @@
 //   - A message may be at most 1 MiB (MaxMessageSize); a larger one fails
 //     the connection with 1009 before its payload is read. Memory for a
 //     message grows with the bytes that arrive, so a header that declares
-//     a long payload and then stalls costs at most 16 KiB.
+//     a long payload and then stalls costs at most 16 KiB of payload
+//     buffer (TestStalledHeaderCostsLittle measures it).
 //   - At most 128 messages or 4 MiB wait unread (MailboxMessages,
 //     MailboxBytes). When the mailbox is full the reader stops reading the
 //     socket, so TCP pushes back on the peer: no message is ever dropped,
