@@ -128,7 +128,9 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	if sent && err == nil {
 		c.setReadDeadline(time.Now().Add(c.opts.CloseTimeout), true)
 	}
-	// The peer's answer is read here if nothing else reads the socket.
+	// The peer's answer is read here if nothing else reads the socket;
+	// a streamed message being read is discarded first.
+	c.abandonStream()
 	if c.lockReadHere() {
 		c.readToEnd()
 		c.unlockRead()

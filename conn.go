@@ -58,6 +58,7 @@ type Conn struct {
 	closeSent bool          // a close frame was sent (or writing failed): only close may follow
 	closing   chan struct{} // closed when closeSent becomes true
 	closeCut  atomic.Bool   // the closing handshake's write deadline is set
+	sending   chan struct{} // while a streamed message is sent: closed when it ends
 	ctxCut    atomic.Bool   // SendContext's context ended during its write
 
 	pingMu sync.Mutex
@@ -76,11 +77,12 @@ type Conn struct {
 	kaWaiting  bool          // a keepalive ping is out; touched by the timer func only
 	kaGrace    bool          // the pong is given a second PongTimeout; timer func only
 
-	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
-	inFrame       bool       // a frame's payload is being read; guarded by readMu
-	stallArmed    bool       // the read deadline is the stall bound; guarded by readMu
-	dlMu          sync.Mutex // orders the setting of read deadlines
-	closeDeadline bool       // the closing handshake's read deadline is set; guarded by dlMu
+	readMu        sync.Mutex                    // held by whoever reads the socket: a Wait or the reader goroutine
+	inFrame       bool                          // a frame's payload is being read; guarded by readMu
+	stallArmed    bool                          // the read deadline is the stall bound; guarded by readMu
+	dlMu          sync.Mutex                    // orders the setting of read deadlines
+	closeDeadline bool                          // the closing handshake's read deadline is set; guarded by dlMu
+	rstream       atomic.Pointer[messageReader] // a streamed message being read (WaitStream): it holds readMu
 	readerOnce    sync.Once
 	readerStarted atomic.Bool
 	readMuFree    chan struct{}          // signalled on unlocking readMu once a reader goroutine waits for it
@@ -158,6 +160,12 @@ func (c *Conn) run() {
 	// Not readMu.Lock: a goroutine blocked on a channel is one that
 	// testing/synctest knows to be waiting, so a fake clock can advance.
 	for !c.readMu.TryLock() {
+		// A streamed message holds readMu until it is read; one that a
+		// later Wait gave up on is discarded here.
+		if r := c.rstream.Load(); r != nil && r.abandoned.Load() {
+			r.discard()
+			continue
+		}
 		<-c.readMuFree
 	}
 	defer c.readMu.Unlock()

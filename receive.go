@@ -43,6 +43,9 @@ type Message struct {
 // message comes straight from the socket to the caller (see Conn).
 func (c *Conn) Wait() (Message, error) {
 	c.mb.markConsumer()
+	if r := c.rstream.Load(); r != nil { // a streamed message left unread
+		r.discard()
+	}
 	// Until a reader goroutine starts, nothing is ever queued: the
 	// message is read here, unless another Wait is reading already.
 	if c.lockReadHere() {
@@ -76,6 +79,7 @@ func (c *Conn) Wait() (Message, error) {
 func (c *Conn) WaitContext(ctx context.Context) (Message, error) {
 	c.mb.markConsumer()
 	c.startReader()
+	c.abandonStream() // the reader goroutine discards its rest
 	m, ok, err := c.mb.wait(ctx)
 	if ok {
 		return m, nil
@@ -99,6 +103,7 @@ func (c *Conn) WaitTimeout(d time.Duration) (Message, error) {
 func (c *Conn) Read() (m Message, ok bool) {
 	c.mb.markConsumer()
 	c.startReader()
+	c.abandonStream()
 	m, ok, _ = c.mb.take(nil)
 	return m, ok
 }
