@@ -26,7 +26,8 @@ import (
 // and Read that follows, and runs until the connection ends. CloseWith
 // reads the peer's answer itself when nothing else reads. Send starts
 // nothing: a connection that is only ever sent on notices its end when a
-// write fails.
+// write fails. WaitStream reads the socket itself as Wait does, and only
+// until a reader goroutine has started.
 //
 // Every method of Conn is safe for concurrent use: any number of goroutines
 // may send, wait, read, ping and close at once. Each message is written

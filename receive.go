@@ -40,7 +40,9 @@ type Message struct {
 // connection ended.
 //
 // While no other goroutine reads the socket, Wait reads it itself, so the
-// message comes straight from the socket to the caller (see Conn).
+// message comes straight from the socket to the caller (see Conn). A
+// message taken by WaitStream and not read to its end is discarded first,
+// here as in WaitContext, WaitTimeout, Read and Messages.
 func (c *Conn) Wait() (Message, error) {
 	c.mb.markConsumer()
 	if r := c.rstream.Load(); r != nil { // a streamed message left unread
