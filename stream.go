@@ -227,7 +227,8 @@ func (c *Conn) abandonSend() {
 // reader that reads its payload from the socket as it arrives, without
 // holding it whole: for messages larger than memory or than MaxMessageSize.
 // limit bounds the message's length in bytes (after inflation, if it was
-// compressed); it may exceed MaxMessageSize, and 0 means MaxMessageSize.
+// compressed); it may exceed MaxMessageSize, and 0 or less means
+// MaxMessageSize.
 // The reader returns io.EOF at the message's end; its Close discards what
 // is left unread.
 //

@@ -576,3 +576,80 @@ func TestWaitStreamUnavailable(t *testing.T) {
 		t.Fatal("SendStream of an unknown type succeeded")
 	}
 }
+
+// TestStreamSendWaitsTCP: a Send made while a streamed message is open
+// goes out after it, never between its fragments, which the receiver
+// would fail with 1002. (TestStreamSendWaits shows on a fake clock that
+// the Send waits; this runs the same over real TCP and a Conn pair.)
+func TestStreamSendWaitsTCP(t *testing.T) {
+	client, server := tcpPair(t, nil)
+	w, err := client.SendStream(context.Background(), MessageText)
+	must(t, err)
+	w.Write([]byte("stream "))
+	sent := make(chan error, 1)
+	go func() { sent <- client.SendText("whole") }()
+	read := make(chan error, 1)
+	go func() {
+		_, got, err := streamIn(server, 0)
+		if err == nil && string(got) != "stream continued" {
+			err = errors.New("streamed " + string(got))
+		}
+		read <- err
+	}()
+	w.Write([]byte("continued"))
+	must(t, w.Close())
+	must(t, <-read)
+	must(t, <-sent)
+	m, err := server.Wait()
+	if err != nil || string(m.Data) != "whole" {
+		t.Fatalf("Wait = %q, %v", m.Data, err)
+	}
+}
+
+// TestStreamUncompressed: where permessage-deflate was negotiated, a
+// streamed message goes out uncompressed, and messages compressed with
+// context takeover before and after it still inflate.
+func TestStreamUncompressed(t *testing.T) {
+	peer, c := deflatePeer(t, deflateNegotiated{sendContext: true, recvContext: true, sendWindow: 15}, &Options{CompressionThreshold: -1})
+	w, err := c.SendStream(context.Background(), MessageText)
+	must(t, err)
+	w.Write([]byte("plain"))
+	must(t, w.Close())
+	for _, want := range []byte{0x01, 0x80} { // RSV1 clear
+		if b0, _, err := peer.readFrame(); err != nil || b0 != want {
+			t.Fatalf("frame %#x (%v), want %#x", b0, err, want)
+		}
+	}
+
+	o := (&Options{CompressionThreshold: -1}).withDefaults()
+	mirror := deflateNegotiated{sendContext: true, recvContext: true, sendWindow: 15}
+	a, b := tcpSockets(t)
+	client := newConnDeflate(a, nil, true, o, "", nil, newDeflater(mirror, o))
+	server := newConnDeflate(b, nil, false, o, "", nil, newDeflater(mirror, o))
+	t.Cleanup(func() {
+		a.Close()
+		b.Close()
+		<-client.Done()
+		<-server.Done()
+	})
+	p := jsonLike(3000, 1)
+	go func() {
+		client.Send(p)
+		streamOut(client, MessageBinary, p, 1000)
+		client.Send(p) // refers back to the first, across the stream
+	}()
+	for i := range 3 {
+		var got []byte
+		var err error
+		if i == 1 {
+			_, got, err = streamIn(server, 0)
+		} else {
+			var m Message
+			m, err = server.Wait()
+			got = m.Data
+		}
+		if err != nil || !bytes.Equal(got, p) {
+			t.Fatalf("message %d: %d bytes, %v", i, len(got), err)
+		}
+	}
+}
