@@ -40,7 +40,11 @@ import (
 // that times out while a message is being written fails the connection
 // (as SendContext does: a frame half written cannot be taken back), and
 // every later Read and Write fails. The net.Conn contract allows this:
-// after a write timeout the state of the connection is undefined.
+// after a write timeout the state of the connection is undefined. The
+// Conn's own bounds still apply under the deadlines: WriteTimeout fails
+// the connection when a frame's write stalls that long, whatever the write
+// deadline, and StallTimeout and keepalive drop a peer that stops sending
+// in the middle of a frame or stops answering pings.
 //
 // Close does the closing handshake with 1000, bounded by CloseTimeout,
 // and ends the Reads and Writes under way at once; later calls return an
