@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"net"
 	"os"
 	"sync"
@@ -25,9 +26,10 @@ import (
 // came before the close and then io.EOF; any other close is an error.
 //
 // Write sends p as one binary message, or as several in order when p is
-// longer than the Conn's MaxMessageSize, since a NetConn peer accepts no
-// bigger message. Writes are safe from many goroutines; the messages of
-// one Write are never interleaved with another's.
+// longer than the Conn's MaxMessageSize: the peer is taken to accept what
+// this side accepts, as a NetConn made with the same Options does. Writes
+// are safe from many goroutines; the messages of one Write are never
+// interleaved with another's.
 //
 // Deadlines work as with a TCP connection: SetReadDeadline and
 // SetWriteDeadline apply to the calls under way and those to come, and
@@ -47,7 +49,9 @@ import (
 // in the middle of a frame or stops answering pings.
 //
 // Close does the closing handshake with 1000, bounded by CloseTimeout,
-// and ends the Reads and Writes under way at once; later calls return an
+// and ends the Reads and Writes under way at once, as closing a TCP
+// connection does (a Write it cuts in the middle of a frame fails the
+// connection, and no closing handshake follows); later calls return an
 // error that wraps net.ErrClosed. LocalAddr and RemoteAddr are ws's.
 //
 // The NetConn takes over reading ws: the application must not also Wait,
@@ -153,7 +157,7 @@ func (a *netConn) Write(p []byte) (int, error) {
 	if err := a.check(ctx, "write"); err != nil {
 		return 0, err
 	}
-	limit := int(min(a.ws.opts.MaxMessageSize, int64(maxInt)))
+	limit := int(min(a.ws.opts.MaxMessageSize, math.MaxInt))
 	n := 0
 	for n < len(p) {
 		k := min(len(p)-n, limit)
@@ -164,8 +168,6 @@ func (a *netConn) Write(p []byte) (int, error) {
 	}
 	return n, nil
 }
-
-const maxInt = int(^uint(0) >> 1)
 
 // writeError turns the error of a SendContext with ctx into Write's.
 func (a *netConn) writeError(ctx context.Context, err error) error {
