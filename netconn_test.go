@@ -352,6 +352,7 @@ func TestNetConnWriteCutFailsConn(t *testing.T) {
 // TestNetConnClose: Close ends a blocked Read and a blocked Write at once,
 // later calls fail with net.ErrClosed, and so does a second Close.
 func TestNetConnClose(t *testing.T) {
+	checkNoLeaks(t)
 	netConnPairs(t, stuckOpts, func(t *testing.T, c1, c2 net.Conn) {
 		reading := make(chan error, 1)
 		go func() {
@@ -416,9 +417,24 @@ func TestNetConnCloseHandshake(t *testing.T) {
 	})
 }
 
+// TestNetConnPeerCloseOtherThanNormal: only 1000 ends the stream as
+// io.EOF; any other close is an error that carries the code.
+func TestNetConnPeerCloseOtherThanNormal(t *testing.T) {
+	transports(t, nil, func(t *testing.T, client, server *Conn) {
+		c := NetConn(server)
+		go client.CloseWith(CloseGoingAway, "restart")
+		for range 2 {
+			if _, err := c.Read(make([]byte, 1)); err == io.EOF || CloseStatus(err) != CloseGoingAway {
+				t.Fatalf("Read after a close with 1001 = %v", err)
+			}
+		}
+	})
+}
+
 // TestNetConnConcurrentMethods calls every method from its own goroutines
 // at once, then closes: for the race detector, and for calls that hang.
 func TestNetConnConcurrentMethods(t *testing.T) {
+	checkNoLeaks(t)
 	netConnPairs(t, nil, func(t *testing.T, c1, c2 net.Conn) {
 		echoed := make(chan error, 1)
 		go func() {
