@@ -228,9 +228,8 @@ func (c *Conn) abandonSend() {
 // holding it whole: for messages larger than memory or than MaxMessageSize.
 // limit bounds the message's length in bytes (after inflation, if it was
 // compressed); it may exceed MaxMessageSize, and 0 or less means
-// MaxMessageSize.
-// The reader returns io.EOF at the message's end; its Close discards what
-// is left unread.
+// MaxMessageSize. The reader returns io.EOF at the message's end; its
+// Close discards what is left unread. It is not safe for concurrent use.
 //
 // A streamed message comes straight from the socket, never from the
 // mailbox: WaitStream reads the socket itself, as Wait does, and returns
