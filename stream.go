@@ -245,7 +245,9 @@ func (c *Conn) abandonSend() {
 // first; the reader then returns an error. Calls that start the reader
 // goroutine without taking a message (Done, Err, Ping, CountMessages, a
 // keepalive pong not read in time) leave it alone: the goroutine reads
-// once the message has ended.
+// once the message has ended. So, with keepalive on, an application that
+// stops reading a stream halfway for longer than PongTimeout twice over
+// reads no pong in time, and the connection is dropped.
 //
 // The message is checked as it is read: a text message's UTF-8 across
 // fragments, failing with 1007 on the Read that meets the first bad byte
