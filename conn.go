@@ -61,6 +61,7 @@ type Conn struct {
 	closeCut  atomic.Bool   // the closing handshake's write deadline is set
 	sending   chan struct{} // while a streamed message is sent: closed when it ends
 	ctxCut    atomic.Bool   // SendContext's context ended during its write
+	wdMu      sync.Mutex    // orders the cuts of the write deadline: a context's, the close's
 
 	pingMu sync.Mutex
 	pings  map[[8]byte]chan struct{}

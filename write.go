@@ -99,6 +99,9 @@ func (c *Conn) wrote(err error) error {
 	if err != nil {
 		if isTimeout(err) && !c.closeSent {
 			reason := "a write did not finish within " + c.opts.WriteTimeout.String()
+			if c.ctxCut.Load() {
+				reason = "a send's context ended while its frame was being written"
+			}
 			c.cause.CompareAndSwap(nil, &reason)
 		}
 		c.markClosing()
@@ -236,17 +239,31 @@ func (c *Conn) writeWithin(ctx context.Context, write func() error) error {
 	}
 	interrupted := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		c.wdMu.Lock()
 		c.ctxCut.Store(true)
 		c.nc.SetWriteDeadline(time.Unix(1, 0)) // in the past: the write returns
+		c.wdMu.Unlock()
 		close(interrupted)
 	})
 	err := write()
 	if !stop() {
 		<-interrupted
-		c.ctxCut.Store(false) // the next write moves the deadline
 		if err != nil {
 			return fmt.Errorf("websocket: send abandoned mid-frame, connection failed: %w", ctx.Err())
 		}
+		// The frame went out before the cut: undo it, or the next write
+		// would meet a deadline in the past.
+		c.wdMu.Lock()
+		c.ctxCut.Store(false)
+		switch {
+		case c.closeCut.Load():
+			c.nc.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
+		case c.opts.WriteTimeout > 0:
+			c.nc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout / 2))
+		default:
+			c.nc.SetWriteDeadline(time.Time{})
+		}
+		c.wdMu.Unlock()
 	}
 	return err
 }
