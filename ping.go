@@ -11,6 +11,9 @@ func (c *Conn) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if t, ok := c.nc.(interface{ pingUnsupported() error }); ok {
+		return t.pingUnsupported() // a browser's WebSocket (js/wasm)
+	}
 	c.startReader() // to read the pong
 	c.pingMu.Lock()
 	if c.pings == nil {
