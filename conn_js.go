@@ -103,8 +103,8 @@ const sendBufferLimit = 1 << 20
 // looks again: the browser announces no progress, so it is polled.
 const sendPollInterval = 10 * time.Millisecond
 
-var errReceiveOverflow = errors.New("messages arrived faster than the application took them, past the mailbox's bound twice over; " +
-	"a browser's WebSocket cannot be told to wait, so the connection was dropped (raise Options.MailboxMessages or MailboxBytes, or read sooner)")
+var errReceiveOverflow = errors.New("more messages came unread than the mailbox and the browser's queue hold (each bounded by Options.MailboxMessages and MailboxBytes); " +
+	"a browser's WebSocket cannot be told to wait, so the connection was dropped")
 
 // errPingUnsupported is what Ping returns on a browser's connection: the
 // WebSocket API gives a page no way to send a ping (the browser answers the
@@ -150,22 +150,24 @@ func (b *browserSocket) onMessage(data js.Value) {
 	}
 	f.headN = len(appendHeader(f.head[:0], h))
 
+	size := int64(len(f.bin) + len(f.str))
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.ended != nil || b.closed {
+		b.mu.Unlock()
 		return
 	}
-	size := int64(len(f.bin) + len(f.str))
 	if b.messages > 0 && (b.messages >= b.limits.messages || b.bytes+size > b.limits.bytes) {
 		b.ended = errReceiveOverflow
 		b.signal()
-		go b.closeBrowser() // not from within the browser's handler
+		b.mu.Unlock()
+		b.closeBrowser()
 		return
 	}
 	b.messages++
 	b.bytes += size
 	b.queue = append(b.queue, f)
 	b.signal()
+	b.mu.Unlock()
 }
 
 // onClose is the WebSocket's close handler: the peer's close frame, as the

@@ -362,10 +362,6 @@ type handshakeBuffer struct {
 	req []byte
 }
 
-// handshakeBufferSize sizes the response reader: large enough for a usual
-// 101 response with a few cookies, and for the frames sent right after it.
-const handshakeBufferSize = 4096
-
 var handshakeBuffers = sync.Pool{New: func() any {
 	b := &handshakeBuffer{req: make([]byte, 0, 512)}
 	b.br = bufio.NewReaderSize(&b.lr, handshakeBufferSize)

@@ -6,7 +6,8 @@ import (
 	"encoding/binary"
 )
 
-// Ping sends a ping and waits for its pong, or for ctx to be done.
+// Ping sends a ping and waits for its pong, or for ctx to be done. Under
+// js/wasm it fails at once: a browser's WebSocket cannot send pings.
 func (c *Conn) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -112,8 +112,9 @@ func goEnv(t *testing.T, goBin, name string) string {
 }
 
 // servers are what the client dials: /echo echoes with subprotocol
-// "echo.v1", /close sends one message then closes with 4002, /big sends
-// 2000 bytes, /refuse answers 403. A connection dialed with ?id=x has its
+// "echo.v1", /close sends one message then closes with 4002, /ping pings
+// and says whether the pong came, /big sends 2000 bytes, /refuse answers
+// 403. A connection dialed with ?id=x has its
 // end recorded under x.
 type servers struct {
 	*httptest.Server
@@ -141,6 +142,16 @@ func newServers(t *testing.T) *servers {
 		ws.Send(make([]byte, 2000))
 		ws.Wait()
 		s.record(r, ws)
+	}, opts))
+	mux.Handle("/ping", websocket.Require(func(ws *websocket.Conn, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+		defer cancel()
+		if err := ws.Ping(ctx); err != nil {
+			ws.SendText("ping failed: " + err.Error())
+			return
+		}
+		ws.SendText("pong came")
+		ws.Wait()
 	}, opts))
 	mux.HandleFunc("/refuse", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no", http.StatusForbidden)

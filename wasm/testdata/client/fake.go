@@ -25,6 +25,8 @@ const fakeWebSocket = `(class {
 		this.readyState = 0; this.bufferedAmount = 0;
 		this.sent = []; this.closes = [];
 		globalThis.lastFake = this;
+		if (globalThis.fakeNeverOpens) return;
+		this.protocol = globalThis.fakeProtocol || "";
 		setTimeout(() => { this.readyState = 1; this.onopen({}); }, 0);
 	}
 	send(data) { this.sent.push(data); }
@@ -39,12 +41,26 @@ const fakeWebSocket = `(class {
 	}
 })`
 
+// installFake puts the fake WebSocket in place of the real one, with
+// globals set to configure it, until the returned func is called.
+func installFake(globals map[string]any) (restore func()) {
+	real := js.Global().Get("WebSocket")
+	js.Global().Set("WebSocket", js.Global().Call("eval", fakeWebSocket))
+	for k, v := range globals {
+		js.Global().Set(k, v)
+	}
+	return func() {
+		js.Global().Set("WebSocket", real)
+		for k := range globals {
+			js.Global().Delete(k)
+		}
+	}
+}
+
 // withFake dials through the fake WebSocket and runs check with the
 // connection and the fake.
 func withFake(o *websocket.Options, check func(c *websocket.Conn, fake js.Value) error) error {
-	real := js.Global().Get("WebSocket")
-	js.Global().Set("WebSocket", js.Global().Call("eval", fakeWebSocket))
-	defer js.Global().Set("WebSocket", real)
+	defer installFake(nil)()
 	ctx, cancel := timeout()
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws://fake.invalid/", o)
@@ -141,4 +157,40 @@ func fakeSendWaits(string) error {
 		}
 		return nil
 	})
+}
+
+// fakeHandshakeBounds: a connection that never opens fails Dial at
+// HandshakeTimeout, or when the context ends first, and the browser's
+// socket is closed.
+func fakeHandshakeBounds(string) error {
+	defer installFake(map[string]any{"fakeNeverOpens": true})()
+	_, _, err := websocket.Dial(context.Background(), "ws://fake.invalid/", &websocket.Options{HandshakeTimeout: 50 * time.Millisecond})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "handshake not done within 50ms") {
+		return fmt.Errorf("HandshakeTimeout: %v", err)
+	}
+	if got := closes(js.Global().Get("lastFake")); got != "no code" {
+		return fmt.Errorf("HandshakeTimeout: browser closed with %q, want no code", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	_, _, err = websocket.Dial(ctx, "ws://fake.invalid/", nil)
+	if !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("cancelled context: %v", err)
+	}
+	if got := closes(js.Global().Get("lastFake")); got != "no code" {
+		return fmt.Errorf("cancelled context: browser closed with %q, want no code", got)
+	}
+	return nil
+}
+
+// fakeSubprotocolNotOffered: a runtime that lets a server choose a
+// subprotocol that was not offered does not get it past Dial.
+func fakeSubprotocolNotOffered(string) error {
+	defer installFake(map[string]any{"fakeProtocol": "unasked"})()
+	_, _, err := websocket.Dial(context.Background(), "ws://fake.invalid/", &websocket.Options{Subprotocols: []string{"asked"}})
+	var he *websocket.HandshakeError
+	if !errors.As(err, &he) || !strings.Contains(err.Error(), `"unasked", which was not offered`) {
+		return fmt.Errorf("got %v", err)
+	}
+	return nil
 }

@@ -32,20 +32,24 @@ func main() {
 		{"options refused", optionsRefused},
 		{"echo", echo},
 		{"server closes", serverCloses},
+		{"server pings", serverPings},
 		{"too big", tooBig},
 		{"refused", refused},
 		{"fake: receive overflow", fakeOverflow},
 		{"fake: close codes", fakeCloseCodes},
 		{"fake: send waits for the browser", fakeSendWaits},
+		{"fake: handshake bounds", fakeHandshakeBounds},
+		{"fake: subprotocol not offered", fakeSubprotocolNotOffered},
 	}
 	failed := false
 	for _, c := range checks {
+		start := time.Now()
 		if err := c.run(base); err != nil {
 			fmt.Printf("FAIL %s: %v\n", c.name, err)
 			failed = true
 			continue
 		}
-		fmt.Printf("PASS %s\n", c.name)
+		fmt.Printf("PASS %s (%v)\n", c.name, time.Since(start).Round(time.Millisecond))
 	}
 	fmt.Println("DONE")
 	if failed {
@@ -160,6 +164,29 @@ func serverCloses(base string) error {
 	}
 	if c.Close() != websocket.ErrClosed {
 		return errors.New("Close after the peer's close did not say ErrClosed")
+	}
+	return nil
+}
+
+// serverPings: the browser answers the server's pings, with no subprotocol
+// asked for or chosen.
+func serverPings(base string) error {
+	ctx, cancel := timeout()
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, base+"/ping", nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if c.Subprotocol() != "" || len(resp.Header) != 0 {
+		return fmt.Errorf("subprotocol %q, response header %v", c.Subprotocol(), resp.Header)
+	}
+	if want := strings.TrimPrefix(base, "ws://"); c.RemoteAddr().String() != want {
+		return fmt.Errorf("RemoteAddr %v, want %s", c.RemoteAddr(), want)
+	}
+	m, err := c.WaitContext(ctx)
+	if err != nil || string(m.Data) != "pong came" {
+		return fmt.Errorf("server's ping: %q, %v", m.Data, err)
 	}
 	return nil
 }
