@@ -22,28 +22,13 @@ import (
 // against servers made with this library, and checks what the servers saw
 // of it.
 func TestDialUnderNode(t *testing.T) {
-	node := findNode(t)
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("go not on PATH: %v", err)
-	}
-	goroot := goEnv(t, goBin, "GOROOT")
-	execJS := filepath.Join(goroot, "lib", "wasm", "wasm_exec_node.js")
-	if _, err := os.Stat(execJS); err != nil {
-		execJS = filepath.Join(goroot, "misc", "wasm", "wasm_exec_node.js") // before Go 1.24
-	}
-
-	wasm := filepath.Join(t.TempDir(), "client.wasm")
-	build := exec.Command(goBin, "build", "-o", wasm, "./testdata/client")
-	build.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the client for js/wasm: %v\n%s", err, out)
-	}
+	js := setUpNode(t)
+	wasm := js.build(t, "build", "./testdata/client")
 
 	srv := newServers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	run := exec.CommandContext(ctx, node, "--experimental-websocket", execJS, wasm)
+	run := js.command(ctx, wasm)
 	run.Env = append(os.Environ(), "ZEROWS_WASM_URL=ws"+strings.TrimPrefix(srv.URL, "http"))
 	var stderr bytes.Buffer
 	run.Stderr = &stderr
@@ -80,6 +65,58 @@ func TestDialUnderNode(t *testing.T) {
 			t.Errorf("server %s: connection ended with %v, want %v", id, got, &want)
 		}
 	}
+}
+
+// TestPackageUnderNode runs the root package's tests named TestBrowser,
+// which need js/wasm, under Node.js. Building the package's tests for
+// js/wasm also keeps every test file of it building there.
+func TestPackageUnderNode(t *testing.T) {
+	js := setUpNode(t)
+	wasm := js.build(t, "test", "-c", "..")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := js.command(ctx, wasm, "-test.run=^TestBrowser", "-test.v").CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte("--- PASS: TestBrowser")) {
+		t.Fatal("no TestBrowser test ran")
+	}
+}
+
+// nodeJS runs programs built for js/wasm under Node.js.
+type nodeJS struct {
+	node, goBin, execJS string
+}
+
+func setUpNode(t *testing.T) nodeJS {
+	node := findNode(t)
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go not on PATH: %v", err)
+	}
+	goroot := goEnv(t, goBin, "GOROOT")
+	execJS := filepath.Join(goroot, "lib", "wasm", "wasm_exec_node.js")
+	if _, err := os.Stat(execJS); err != nil {
+		execJS = filepath.Join(goroot, "misc", "wasm", "wasm_exec_node.js") // before Go 1.24
+	}
+	return nodeJS{node, goBin, execJS}
+}
+
+// build runs "go <verb> args... -o file" for js/wasm and returns the file.
+func (n nodeJS) build(t *testing.T, verb string, args ...string) string {
+	wasm := filepath.Join(t.TempDir(), "prog.wasm")
+	cmd := exec.Command(n.goBin, append([]string{verb, "-o", wasm}, args...)...)
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s %s for js/wasm: %v\n%s", verb, strings.Join(args, " "), err, out)
+	}
+	return wasm
+}
+
+func (n nodeJS) command(ctx context.Context, wasm string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, n.node, append([]string{"--experimental-websocket", n.execJS, wasm}, args...)...)
 }
 
 // findNode returns the node binary to run, or skips the test when there is
