@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall/js"
@@ -290,6 +291,10 @@ func (b *browserSocket) Write(p []byte) (int, error) {
 			o.h, o.inFrame, o.left, o.pos = h, true, h.length, 0
 			if !h.op.isControl() && h.op != opContinuation {
 				o.op, o.msg = h.op, o.msg[:0]
+			}
+			if !h.op.isControl() {
+				// The length is the Conn's own: room for it at once.
+				o.msg = slices.Grow(o.msg, int(h.length))
 			}
 			o.ctl = o.ctl[:0]
 		}

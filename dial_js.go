@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"syscall/js"
 	"time"
 )
@@ -81,26 +82,36 @@ func Dial(ctx context.Context, url string, opts *Options) (*Conn, *http.Response
 	ws.Set("binaryType", "arraybuffer")
 
 	b := newBrowserSocket(ws, u.Host, o)
-	opened, closed := make(chan struct{}, 1), make(chan struct{}, 1)
+	opened := make(chan struct{}, 1)
+	failed := make(chan string, 1) // what the runtime says, if anything
 	b.on("open", func(js.Value) { signal(opened) })
 	b.on("message", func(ev js.Value) { b.onMessage(ev.Get("data")) })
 	b.on("close", func(ev js.Value) {
 		b.onClose(ev.Get("code").Int(), ev.Get("reason").String(), ev.Get("wasClean").Bool())
-		signal(closed)
+		offer(failed, "closed with code "+strconv.Itoa(ev.Get("code").Int()))
 	})
 	// Before the open event, an error event means the connection failed
 	// (Node.js 20 sends no close event then). After it, the close event
 	// that follows says more.
-	b.on("error", func(js.Value) { signal(closed) })
+	b.on("error", func(ev js.Value) {
+		said := ""
+		if m := ev.Get("message"); m.Type() == js.TypeString { // Node.js has one, browsers not
+			said = strconv.Quote(m.String())
+		}
+		offer(failed, said)
+	})
 
 	timer := time.NewTimer(o.HandshakeTimeout)
 	defer timer.Stop()
 	select {
 	case <-opened:
-	case <-closed:
+	case said := <-failed:
 		b.Close()
-		return nil, nil, fail(errors.New("the browser could not open the connection, and does not tell a page why " +
-			"(unreachable, a refusal or a response other than 101, TLS, a blocked port…; its console may say)"))
+		if said != "" {
+			said = " (" + said + ")"
+		}
+		return nil, nil, fail(errors.New("the browser could not open the connection" + said + "; the WebSocket API does not tell why: " +
+			"unreachable, refused, a status other than 101, TLS, a blocked port… (a browser's console may say)"))
 	case <-ctx.Done():
 		b.Close()
 		return nil, nil, fail(ctx.Err())
@@ -180,4 +191,12 @@ func (b *browserSocket) on(event string, handle func(ev js.Value)) {
 	})
 	b.funcs = append(b.funcs, f)
 	b.ws.Set("on"+event, f)
+}
+
+// offer sends s on ch unless ch is full: the first word counts.
+func offer(ch chan string, s string) {
+	select {
+	case ch <- s:
+	default:
+	}
 }

@@ -125,6 +125,16 @@ func echo(base string) error {
 			return fmt.Errorf("echo %d: got %v of %d bytes, want %v of %d", i, got.Type, len(got.Data), want.Type, len(want.Data))
 		}
 	}
+	// The time of one 1 MiB round trip, for the test's log.
+	start := time.Now()
+	if err := c.Send(big); err != nil {
+		return err
+	}
+	if m, err := c.WaitContext(ctx); err != nil || len(m.Data) != len(big) {
+		return fmt.Errorf("1 MiB again: %d bytes, %v", len(m.Data), err)
+	}
+	fmt.Printf("echo: 1 MiB binary round trip in %v\n", time.Since(start).Round(time.Millisecond))
+
 	if err := c.Ping(ctx); err == nil || !strings.Contains(err.Error(), "cannot send pings") {
 		return fmt.Errorf("Ping: %v", err)
 	}
@@ -219,5 +229,6 @@ func refused(base string) error {
 	if resp != nil || !strings.Contains(err.Error(), "could not open the connection") {
 		return fmt.Errorf("got %v, %v", resp, err)
 	}
+	fmt.Println("refused:", err) // what Node.js says, in the test's log
 	return nil
 }
