@@ -27,13 +27,14 @@ import (
 // block the JavaScript event loop, put each message in a queue the Conn
 // reads. The queue holds at most MailboxMessages messages and MailboxBytes
 // bytes, one message always let in, as the mailbox does: with the mailbox
-// full as well, a connection holds twice what one over TCP would. One more
-// message past that bound fails the connection (Err reports
+// full as well, a connection holds up to twice the mailbox's bound. One
+// more message past that fails the connection (Err reports
 // CloseAbnormalClosure and says why) once the application has taken what
-// came before: messages are never dropped silently. A message longer than
-// MaxMessageSize takes no room (a binary one is not even copied to Go), and the Conn
-// fails the connection with 1009 on its header, as it does over TCP. The
-// browser itself holds each message whole before it hands it over.
+// came before: no message is dropped silently. A message longer than
+// MaxMessageSize takes no room (a binary one is not even copied to Go),
+// and the Conn fails the connection with 1009 on its header, as it does
+// over TCP. The browser itself holds each message whole before it hands
+// it over.
 //
 // Sending. send queues a message in the browser and returns; a write first
 // waits, bounded by the write deadline (WriteTimeout), while the browser
@@ -41,7 +42,7 @@ import (
 // waits for room in its buffer.
 type browserSocket struct {
 	ws     js.Value
-	url    string // for RemoteAddr
+	host   string // the URL's host[:port], for RemoteAddr
 	limits struct {
 		messages   int
 		bytes      int64
@@ -64,7 +65,8 @@ type browserSocket struct {
 }
 
 // inFrame is one frame for the Conn to read: the header, then a payload
-// that is either bytes or a string (a text message as JavaScript gave it).
+// that is either bytes or a string (a text message, as Go got it from
+// JavaScript's string).
 type inFrame struct {
 	head   [maxHeaderLen]byte
 	headN  int
@@ -114,10 +116,10 @@ var errPingUnsupported = errors.New("websocket: Ping: a browser's WebSocket cann
 
 func (b *browserSocket) pingUnsupported() error { return errPingUnsupported }
 
-func newBrowserSocket(ws js.Value, url string, o *Options) *browserSocket {
+func newBrowserSocket(ws js.Value, host string, o *Options) *browserSocket {
 	b := &browserSocket{
 		ws:       ws,
-		url:      url,
+		host:     host,
 		readable: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
@@ -284,7 +286,7 @@ func (b *browserSocket) Write(p []byte) (int, error) {
 				continue
 			}
 			if err != nil {
-				return 0, err
+				return n - len(p), err
 			}
 			p = p[used-o.headN:]
 			o.headN = 0
@@ -426,7 +428,7 @@ const (
 )
 
 func (b *browserSocket) LocalAddr() net.Addr  { return browserAddr("browser") }
-func (b *browserSocket) RemoteAddr() net.Addr { return browserAddr(b.url) }
+func (b *browserSocket) RemoteAddr() net.Addr { return browserAddr(b.host) }
 
 func (b *browserSocket) SetDeadline(t time.Time) error {
 	b.rdl.set(t)
@@ -436,9 +438,9 @@ func (b *browserSocket) SetDeadline(t time.Time) error {
 func (b *browserSocket) SetReadDeadline(t time.Time) error  { b.rdl.set(t); return nil }
 func (b *browserSocket) SetWriteDeadline(t time.Time) error { b.wdl.set(t); return nil }
 
-// browserAddr is a browser connection's address: the URL it was opened
-// with for the peer, "browser" for this side. The browser tells a page
-// neither IP address.
+// browserAddr is a browser connection's address: the URL's host and port
+// for the peer, "browser" for this side. The browser tells a page neither
+// IP address.
 type browserAddr string
 
 func (a browserAddr) Network() string { return "websocket" }

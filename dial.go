@@ -79,6 +79,12 @@ const (
 //
 // On success the response's Body is http.NoBody, and any bytes the server
 // sent after its response are the connection's first frames.
+//
+// Under GOOS=js GOARCH=wasm, Dial opens the connection with the JavaScript
+// environment's WebSocket (a browser's, or Node.js's) and returns the same
+// Conn; the options a page cannot apply (Header, TLSConfig, DialContext,
+// Proxy, Compression, PingInterval) fail it, and Ping fails on its Conn.
+// "GOOS=js GOARCH=wasm go doc Dial" tells the rest.
 func Dial(ctx context.Context, url string, opts *Options) (*Conn, *http.Response, error) {
 	o := opts.withDefaults()
 	u, err := parseURL(url)

@@ -40,8 +40,9 @@ import (
 //   - A page may send close codes 1000 and 3000-4999 only. A Conn that
 //     closes with another code (CloseWith(CloseGoingAway, …), or 1002, 1007
 //     or 1009 when it fails the connection) closes the browser's socket
-//     without a code, and the server sees 1005 with no reason; Err still
-//     reports the code this side chose.
+//     without a code, and the server sees 1005 with no reason. Err reports
+//     what it reports everywhere: the server's answer, 1005 then, after
+//     CloseWith; this side's code after a failure.
 //   - The browser takes each message in whole and cannot be told to wait:
 //     when the application does not keep up, messages wait in a second
 //     queue bounded like the mailbox, and past that the connection is

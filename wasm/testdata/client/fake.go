@@ -113,6 +113,11 @@ func fakeCloseCodes(string) error {
 		if got := closes(fake); got != "no code" {
 			return fmt.Errorf("CloseWith(1001): browser closed with %q, want no code", got)
 		}
+		// The fake answers a close without a code as a server does.
+		var ce *websocket.CloseError
+		if !errors.As(c.Err(), &ce) || ce.Code != websocket.CloseNoStatusReceived {
+			return fmt.Errorf("Err: %v, want the peer's 1005", c.Err())
+		}
 		return nil
 	})
 	if err != nil {
