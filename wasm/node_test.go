@@ -150,8 +150,8 @@ func goEnv(t *testing.T, goBin, name string) string {
 
 // servers are what the client dials: /echo echoes with subprotocol
 // "echo.v1", /close sends one message then closes with 4002, /ping pings
-// and says whether the pong came, /big sends 2000 bytes, /refuse answers
-// 403. A connection dialed with ?id=x has its
+// and says whether the pong came, /big sends 2000 bytes, /sink reads
+// nothing, /refuse answers 403. A connection dialed with ?id=x has its
 // end recorded under x.
 type servers struct {
 	*httptest.Server
@@ -190,11 +190,18 @@ func newServers(t *testing.T) *servers {
 		ws.SendText("pong came")
 		ws.Wait()
 	}, opts))
+	stop := make(chan struct{})
+	mux.Handle("/sink", websocket.Require(func(ws *websocket.Conn, r *http.Request) {
+		<-stop // reads nothing until the test ends
+	}, opts))
 	mux.HandleFunc("/refuse", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no", http.StatusForbidden)
 	})
 	s.Server = httptest.NewServer(mux)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() {
+		close(stop)
+		s.Close()
+	})
 	return s
 }
 

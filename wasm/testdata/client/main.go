@@ -34,6 +34,7 @@ func main() {
 		{"server closes", serverCloses},
 		{"server pings", serverPings},
 		{"too big", tooBig},
+		{"server stops reading", serverStopsReading},
 		{"refused", refused},
 		{"fake: receive overflow", fakeOverflow},
 		{"fake: close codes", fakeCloseCodes},
@@ -199,6 +200,31 @@ func serverPings(base string) error {
 		return fmt.Errorf("server's ping: %q, %v", m.Data, err)
 	}
 	return nil
+}
+
+// serverStopsReading: sends to a server that reads nothing fill the
+// socket's buffers, then the browser's past 1 MiB, and then one fails at
+// WriteTimeout instead of queuing without end.
+func serverStopsReading(base string) error {
+	ctx, cancel := timeout()
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, base+"/sink", &websocket.Options{WriteTimeout: 400 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	msg := make([]byte, 1<<20)
+	for i := 1; i <= 256; i++ {
+		err := c.Send(msg)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			fmt.Printf("server stops reading: send %d of 1 MiB timed out\n", i)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("send %d: %v", i, err)
+		}
+	}
+	return errors.New("256 MiB sent to a server that reads nothing, and no send waited")
 }
 
 // tooBig: a message over MaxMessageSize fails the connection with 1009.
