@@ -243,10 +243,12 @@ func (b *browserSocket) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		b.mu.Unlock()
+		if b.rdl.passed() {
+			return 0, os.ErrDeadlineExceeded
+		}
 		select {
 		case <-b.readable:
-		case <-b.rdl.expired():
-			return 0, os.ErrDeadlineExceeded
+		case <-b.rdl.wait():
 		case <-b.done:
 		}
 	}
@@ -371,12 +373,11 @@ func (b *browserSocket) frameWritten() (err error) {
 // more than sendBufferLimit bytes unsent.
 func (b *browserSocket) awaitSendRoom() error {
 	for {
-		select {
-		case <-b.done:
+		if isClosedChan(b.done) {
 			return net.ErrClosed
-		case <-b.wdl.expired():
+		}
+		if b.wdl.passed() {
 			return os.ErrDeadlineExceeded
-		default:
 		}
 		if b.ws.Get("bufferedAmount").Int() <= sendBufferLimit {
 			return nil
@@ -385,7 +386,7 @@ func (b *browserSocket) awaitSendRoom() error {
 		select {
 		case <-t.C:
 		case <-b.done:
-		case <-b.wdl.expired():
+		case <-b.wdl.wait():
 		}
 		t.Stop()
 	}
@@ -446,50 +447,53 @@ type browserAddr string
 func (a browserAddr) Network() string { return "websocket" }
 func (a browserAddr) String() string  { return string(a) }
 
-// deadline is a settable point in time as a channel that is closed when
-// it passes, for net.Conn's deadlines.
+// deadline is a net.Conn deadline that a waiting Read or Write sees
+// change: changed is closed whenever the deadline passes or is moved, and
+// the waiter then asks passed whether it is over, or waits anew.
 type deadline struct {
-	mu    sync.Mutex
-	timer *time.Timer
-	gen   uint64        // counts set calls: a timer from an earlier one does nothing
-	ch    chan struct{} // closed once the deadline has passed
+	mu      sync.Mutex
+	at      time.Time // zero: none
+	timer   *time.Timer
+	changed chan struct{}
 }
 
-func (d *deadline) init() { d.ch = make(chan struct{}) }
+func (d *deadline) init() { d.changed = make(chan struct{}) }
 
 func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.gen++
 	if d.timer != nil {
 		d.timer.Stop()
 		d.timer = nil
 	}
-	if isClosedChan(d.ch) {
-		d.ch = make(chan struct{})
+	if !isClosedChan(d.changed) {
+		close(d.changed) // wake the waiters: the deadline moved
 	}
-	if t.IsZero() {
-		return
+	d.at, d.changed = t, make(chan struct{})
+	if wait := time.Until(t); !t.IsZero() && wait > 0 {
+		ch := d.changed
+		d.timer = time.AfterFunc(wait, func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if d.changed == ch && !isClosedChan(ch) {
+				close(ch)
+			}
+		})
 	}
-	wait := time.Until(t)
-	if wait <= 0 {
-		close(d.ch)
-		return
-	}
-	gen, ch := d.gen, d.ch
-	d.timer = time.AfterFunc(wait, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.gen == gen {
-			close(ch)
-		}
-	})
 }
 
-func (d *deadline) expired() <-chan struct{} {
+// wait returns a channel that is closed when the deadline passes or moves.
+func (d *deadline) wait() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.ch
+	return d.changed
+}
+
+// passed reports whether the deadline is set and over.
+func (d *deadline) passed() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.at.IsZero() && !time.Now().Before(d.at)
 }
 
 func isClosedChan(ch chan struct{}) bool {

@@ -3,10 +3,13 @@
 package websocket
 
 import (
+	"errors"
 	"io"
+	"os"
 	"strings"
 	"syscall/js"
 	"testing"
+	"time"
 )
 
 // These tests run under Node.js: TestPackageUnderNode in wasm/ builds this
@@ -131,5 +134,38 @@ func TestBrowserReadTooBig(t *testing.T) {
 	}
 	if b.bytes != 0 || b.messages != 0 {
 		t.Errorf("queue accounts %d messages, %d bytes after reading all", b.messages, b.bytes)
+	}
+}
+
+// TestBrowserDeadlineMovedWhileWaiting: a deadline set while a Read or a
+// Write waits applies to it, as CloseWith's does to a reader already
+// waiting for the peer's close.
+func TestBrowserDeadlineMovedWhileWaiting(t *testing.T) {
+	b, fake := newFakeBrowserSocket(nil)
+	fake.Set("bufferedAmount", 2<<20) // a write waits for room
+	read, write := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := b.Read(make([]byte, 1))
+		read <- err
+	}()
+	go func() {
+		_, err := b.Write([]byte{0x82})
+		write <- err
+	}()
+	b.SetDeadline(time.Now().Add(50 * time.Millisecond))
+	for name, ch := range map[string]chan error{"Read": read, "Write": write} {
+		select {
+		case err := <-ch:
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("%s: %v, want the deadline exceeded", name, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not see the deadline set while it waited", name)
+		}
+	}
+	b.SetDeadline(time.Time{}) // lifted: a read waits again
+	b.onMessage(js.ValueOf("x"))
+	if n, err := b.Read(make([]byte, 3)); n != 3 || err != nil {
+		t.Errorf("Read after the deadline was lifted: %d, %v", n, err)
 	}
 }
