@@ -34,9 +34,9 @@ import (
 //     chose them. When the connection cannot be made, the browser does not
 //     say why (refused, no 101, TLS, a blocked port…): the error says so,
 //     and the response is nil.
-//   - Ping fails with an error: a page cannot send pings. The browser
-//     answers the server's pings itself, even while the application is
-//     not reading.
+//   - Ping returns an error, and the connection stays open: a page cannot
+//     send pings. The browser answers the server's pings itself, even
+//     while the application is not reading.
 //   - A page may send close codes 1000 and 3000-4999 only. A Conn that
 //     closes with another code (CloseWith(CloseGoingAway, …), or 1002, 1007
 //     or 1009 when it fails the connection) closes the browser's socket
@@ -45,10 +45,12 @@ import (
 //     CloseWith; this side's code after a failure.
 //   - The browser takes each message in whole and cannot be told to wait:
 //     when the application does not keep up, messages wait in a second
-//     queue bounded like the mailbox, and past that the connection is
-//     dropped (see MailboxMessages). A message longer than MaxMessageSize
-//     still fails the connection with 1009, though the browser has received
-//     it by then.
+//     queue, bounded by MailboxMessages and MailboxBytes as the mailbox is,
+//     so received messages may hold twice the mailbox's bound. One more
+//     fails the connection (Err reports CloseAbnormalClosure and why) once
+//     the application has taken those before it. A message longer than
+//     MaxMessageSize still fails the connection with 1009, though the
+//     browser has received it by then.
 //   - A send returns once the browser has queued the message; sends wait
 //     while the browser holds more than 1 MiB unsent, bounded by
 //     WriteTimeout. A streamed message is sent when it ends, as the browser
