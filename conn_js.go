@@ -243,12 +243,13 @@ func (b *browserSocket) Read(p []byte) (int, error) {
 			return 0, err
 		}
 		b.mu.Unlock()
-		if b.rdl.passed() {
+		deadline := b.rdl.context() // NetConn's deadline type
+		if deadline.Err() != nil {
 			return 0, os.ErrDeadlineExceeded
 		}
 		select {
 		case <-b.readable:
-		case <-b.rdl.wait():
+		case <-deadline.Done(): // passed, unless moved since: look again
 		case <-b.done:
 		}
 	}
@@ -376,7 +377,8 @@ func (b *browserSocket) awaitSendRoom() error {
 		if isClosedChan(b.done) {
 			return net.ErrClosed
 		}
-		if b.wdl.passed() {
+		deadline := b.wdl.context()
+		if deadline.Err() != nil {
 			return os.ErrDeadlineExceeded
 		}
 		if b.ws.Get("bufferedAmount").Int() <= sendBufferLimit {
@@ -386,7 +388,7 @@ func (b *browserSocket) awaitSendRoom() error {
 		select {
 		case <-t.C:
 		case <-b.done:
-		case <-b.wdl.wait():
+		case <-deadline.Done():
 		}
 		t.Stop()
 	}
@@ -404,6 +406,8 @@ func (b *browserSocket) Close() error {
 	close(b.done)
 	b.queue = nil
 	b.mu.Unlock()
+	b.rdl.end()
+	b.wdl.end()
 	b.closeBrowser()
 	for _, h := range []string{"onopen", "onmessage", "onerror", "onclose"} {
 		b.ws.Set(h, js.Null())
@@ -446,55 +450,6 @@ type browserAddr string
 
 func (a browserAddr) Network() string { return "websocket" }
 func (a browserAddr) String() string  { return string(a) }
-
-// deadline is a net.Conn deadline that a waiting Read or Write sees
-// change: changed is closed whenever the deadline passes or is moved, and
-// the waiter then asks passed whether it is over, or waits anew.
-type deadline struct {
-	mu      sync.Mutex
-	at      time.Time // zero: none
-	timer   *time.Timer
-	changed chan struct{}
-}
-
-func (d *deadline) init() { d.changed = make(chan struct{}) }
-
-func (d *deadline) set(t time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.timer != nil {
-		d.timer.Stop()
-		d.timer = nil
-	}
-	if !isClosedChan(d.changed) {
-		close(d.changed) // wake the waiters: the deadline moved
-	}
-	d.at, d.changed = t, make(chan struct{})
-	if wait := time.Until(t); !t.IsZero() && wait > 0 {
-		ch := d.changed
-		d.timer = time.AfterFunc(wait, func() {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			if d.changed == ch && !isClosedChan(ch) {
-				close(ch)
-			}
-		})
-	}
-}
-
-// wait returns a channel that is closed when the deadline passes or moves.
-func (d *deadline) wait() <-chan struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.changed
-}
-
-// passed reports whether the deadline is set and over.
-func (d *deadline) passed() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return !d.at.IsZero() && !time.Now().Before(d.at)
-}
 
 func isClosedChan(ch chan struct{}) bool {
 	select {
