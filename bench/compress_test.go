@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gorilla "github.com/gorilla/websocket"
 	"github.com/lxzan/gws"
@@ -214,11 +215,13 @@ func benchCompressedReceive(b *testing.B, p peer, mode string, n int) {
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	c.start()
 	if err := ep.recv(b.N, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
+	cpu.report(b)
 	b.ReportMetric(float64(len(pat))/float64(int(k)*n), "wire/msg")
 	_ = c.Close()
 	_ = ep.close()
@@ -252,6 +255,7 @@ func benchCompressedEcho(b *testing.B, p peer, mode string, n int) {
 	b.SetBytes(int64(n))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	go func() {
 		for i := range b.N {
 			select {
@@ -269,6 +273,7 @@ func benchCompressedEcho(b *testing.B, p peer, mode string, n int) {
 	}()
 	rerr := ep.recv(b.N, func([]byte) { <-turn })
 	b.StopTimer()
+	cpu.report(b)
 	close(stop)
 	_ = ep.close()
 	if rerr != nil {
@@ -278,6 +283,27 @@ func benchCompressedEcho(b *testing.B, p peer, mode string, n int) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(pr.ratio, "wire/msg")
+}
+
+// cpuMeter measures the CPU time a benchmark's loop takes, all of the
+// process's goroutines together (client and server in Echo). On a shared
+// machine it varies far less than the wall time, which counts the time
+// other processes held the cores.
+type cpuMeter struct {
+	start time.Duration
+	ok    bool
+}
+
+func startCPU() cpuMeter {
+	d, ok := cpuTime()
+	return cpuMeter{d, ok}
+}
+
+// report adds the CPU time per op as cpu-ns/op.
+func (m cpuMeter) report(b *testing.B) {
+	if d, ok := cpuTime(); ok && m.ok {
+		b.ReportMetric(float64(d-m.start)/float64(b.N), "cpu-ns/op")
+	}
 }
 
 // deflateOffer is the Sec-WebSocket-Extensions of a client asking for

@@ -63,7 +63,9 @@
 //     compress/flate; Echo is Echo's inflight=1 with compression on both
 //     sides. MB/s is uncompressed payload; wire/msg is the frame bytes on
 //     the wire over the payload bytes (Echo measures it, both ways, on a
-//     recorded connection before the timed loop). TestCompressedPeers
+//     recorded connection before the timed loop); cpu-ns/op is the CPU
+//     time of the whole process per op (getrusage), which a shared
+//     machine disturbs far less than the wall time. TestCompressedPeers
 //     checks that every adapter negotiates the mode it is credited with
 //     and sends every message compressed.
 //   - BenchmarkMask: XOR masking of a buffer in place, one op per buffer,
