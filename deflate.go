@@ -14,11 +14,14 @@ import (
 // 7692 §7.2). A message is deflated with a sync flush and sent without the
 // flush's last four bytes, 00 00 ff ff; the receiver puts them back.
 //
-// Memory: without context takeover nothing is kept between messages; the
-// flate writers and readers are pooled, so an idle connection holds none.
-// With context takeover this side keeps, per connection, its flate.Writer
-// (its window and hash tables, made at the first compressed send) and the
-// last 32 KiB of what it inflated, as the dictionary of the next message.
+// Memory: the flate writers and readers are pooled, so an idle connection
+// holds none. Without context takeover nothing else is kept between
+// messages. With it this side keeps, per connection, the end of the last
+// message it sent compressed (at most 32 KiB), which a pooled writer
+// compresses again, output dropped, before the next message, and the last
+// 32 KiB of what it inflated, as the dictionary of the next message it
+// receives; both grow with the messages. A flate.Writer kept per
+// connection instead would hold over 1 MiB (hash chains and window).
 
 // windowSize is compress/flate's window: 32 KiB.
 const windowSize = 1 << maxWindowBits
@@ -35,24 +38,58 @@ type deflater struct {
 	level     int
 	threshold int
 
-	// Send side, with context takeover only.
-	fw    *flate.Writer
-	sink  sink // fw's output
-	reset bool // fw's window no longer matches the peer's: reset before use
+	// Send side, with context takeover only: the end of the last message
+	// sent compressed, at most a window of it, which is all the next one
+	// may refer to. A pooled writer is primed with it for each message.
+	last  []byte
+	reset bool // last no longer matches the peer's window: drop it before use
 
 	// Receive side.
-	dict []byte // with context takeover: the last 32 KiB inflated
-	src  inflateSource
+	dict    []byte // with context takeover: the last 32 KiB inflated
+	src     inflateSource
+	lastLen int // the last message's inflated length: the next one's first guess
 }
 
 func newDeflater(n deflateNegotiated, o *Options) *deflater {
 	return &deflater{deflateNegotiated: n, level: o.CompressionLevel, threshold: o.CompressionThreshold}
 }
 
-// sink is a flate.Writer's output, redirected for each message.
-type sink struct{ buf *bytes.Buffer }
+// flateWriter is a pooled flate.Writer and its output, redirected for
+// each message; with no buffer, the output is dropped.
+type flateWriter struct {
+	fw  *flate.Writer
+	out *bytes.Buffer
+}
 
-func (s *sink) Write(p []byte) (int, error) { return s.buf.Write(p) }
+func (w *flateWriter) Write(p []byte) (int, error) {
+	if w.out == nil {
+		return len(p), nil
+	}
+	return w.out.Write(p)
+}
+
+// flateWriters pools the writers, one pool per level (-2 to 9), for
+// connections with context takeover and without: a writer keeps nothing
+// of a message once Reset.
+var flateWriters [12]sync.Pool
+
+// getFlateWriter returns a pooled writer at level, Reset, its output
+// dropped.
+func getFlateWriter(level int) *flateWriter {
+	w, _ := flateWriters[level+2].Get().(*flateWriter)
+	if w == nil {
+		w = new(flateWriter)
+		w.fw, _ = flate.NewWriter(w, level)
+	} else {
+		w.fw.Reset(w)
+	}
+	return w
+}
+
+func putFlateWriter(w *flateWriter, level int) {
+	w.out = nil
+	flateWriters[level+2].Put(w)
+}
 
 // compresses reports whether a message of n bytes is sent compressed.
 // One longer than a window under 32 KiB is not: compress/flate may reach
@@ -61,10 +98,6 @@ func (s *sink) Write(p []byte) (int, error) { return s.buf.Write(p) }
 func (d *deflater) compresses(n int) bool {
 	return n >= d.threshold && (d.sendWindow >= maxWindowBits || n <= 1<<d.sendWindow)
 }
-
-// flateWriters pools writers without context takeover, one pool per
-// level (-2 to 9).
-var flateWriters [12]sync.Pool
 
 // compressBuffers pools the buffers compressed messages are built in.
 var compressBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -83,37 +116,50 @@ var compressions atomic.Int64
 // without the trailing 00 00 ff ff.
 func deflateMessage[P []byte | string](p P, level int) *bytes.Buffer {
 	out := compressBuffers.Get().(*bytes.Buffer)
-	pool := &flateWriters[level+2]
-	fw, _ := pool.Get().(*flate.Writer)
-	if fw == nil {
-		fw, _ = flate.NewWriter(out, level)
-	} else {
-		fw.Reset(out)
-	}
-	writeFlate(fw, p)
-	fw.Reset(io.Discard) // let go of out
-	pool.Put(fw)
+	w := getFlateWriter(level)
+	w.out = out
+	writeFlate(w.fw, p)
+	putFlateWriter(w, level)
 	out.Truncate(out.Len() - 4)
 	return out
 }
 
-// compress compresses p for this connection: with its own writer under
-// context takeover, else on its own. The caller holds the Conn's wmu.
+// compress compresses p for this connection: under context takeover
+// after last, the end of the previous message, else on its own. The
+// caller holds the Conn's wmu.
+//
+// Under context takeover the peer's window ends with last, so the
+// message may refer back into it. The writer learns it by compressing it
+// again, output dropped, and flushing: flate.NewWriterDict would not do,
+// as it makes a new writer each time, and at BestSpeed (the default)
+// ignores its dictionary. A Reset writer knows nothing before last, and
+// reaches back at most 32 KiB, so every back-reference lands in last or
+// in the message: bytes the peer's window holds. At BestSpeed a block
+// refers back only into the block before it, which is last, as with a
+// writer kept for the connection. NoCompression and HuffmanOnly never
+// refer back, so they skip it. Only a 15-bit window may take over its
+// context (see acceptDeflate); a smaller one compresses each message on
+// its own.
 func compress[P []byte | string](d *deflater, p P) *bytes.Buffer {
 	if !d.sendContext {
 		return deflateMessage(p, d.level)
 	}
-	out := compressBuffers.Get().(*bytes.Buffer)
-	d.sink.buf = out
-	switch {
-	case d.fw == nil:
-		d.fw, _ = flate.NewWriter(&d.sink, d.level)
-	case d.reset:
-		d.fw.Reset(&d.sink)
+	if d.reset {
+		d.last, d.reset = d.last[:0], false
 	}
-	d.reset = false
-	writeFlate(d.fw, p)
-	d.sink.buf = nil
+	out := compressBuffers.Get().(*bytes.Buffer)
+	w := getFlateWriter(d.level)
+	refersBack := d.level != flate.NoCompression && d.level != flate.HuffmanOnly
+	if refersBack && len(d.last) > 0 {
+		w.fw.Write(d.last)
+		w.fw.Flush()
+	}
+	w.out = out
+	writeFlate(w.fw, p)
+	putFlateWriter(w, d.level)
+	if refersBack {
+		d.last = append(d.last[:0], p[max(0, len(p)-windowSize):]...)
+	}
 	out.Truncate(out.Len() - 4)
 	return out
 }
@@ -168,6 +214,7 @@ func (c *Conn) readCompressed(h header, isText bool, text *utf8Validator) ([]byt
 	d := c.deflate
 	src := &d.src
 	*src = inflateSource{c: c}
+	defer src.releaseChunk()
 	if err := src.begin(h); err != nil {
 		return nil, err
 	}
@@ -186,20 +233,35 @@ func (c *Conn) readCompressed(h header, isText bool, text *utf8Validator) ([]byt
 	// A first guess at the size, never more than a header alone may make
 	// the reader allocate; it grows with what is inflated.
 	guess := 4 * min(h.length, firstPayloadSize/4)
-	msg := make([]byte, 0, min(max(guess, 512), limit+1))
+	if d.lastLen > 0 {
+		guess = min(int64(d.lastLen), firstPayloadSize)
+	}
+	msg := c.free.get(guess)
+	if msg == nil {
+		msg = make([]byte, 0, min(max(guess, 512), limit+1))
+	}
 	// A stall anywhere in a compressed message is bounded, fragments
 	// included: the inflater reads across them.
 	c.inFrame = true
 	for {
+		start := len(msg)
+		var n int
+		var err error
 		if len(msg) == cap(msg) {
-			msg = growPayload(msg, limit+1)
+			// Full: the message may have ended. Grow only for more.
+			var one [1]byte
+			n, err = fr.Read(one[:])
+			if n > 0 {
+				msg = append(growPayload(msg, limit+1), one[0])
+			}
+		} else {
+			n, err = fr.Read(msg[len(msg):cap(msg)])
+			msg = msg[:len(msg)+n]
 		}
-		n, err := fr.Read(msg[len(msg):cap(msg)])
 		if n > 0 {
-			if isText && !text.write(msg[len(msg):len(msg)+n]) {
+			if isText && !text.write(msg[start:]) {
 				return nil, failWith(CloseInvalidFramePayloadData, "text message is not valid UTF-8")
 			}
-			msg = msg[:len(msg)+n]
 			if int64(len(msg)) > limit {
 				return nil, failWith(CloseMessageTooBig, "message inflates past "+strconv.FormatInt(limit, 10)+" bytes")
 			}
@@ -222,6 +284,7 @@ func (c *Conn) readCompressed(h header, isText bool, text *utf8Validator) ([]byt
 	if d.recvContext {
 		d.dict = appendWindow(d.dict, msg)
 	}
+	d.lastLen = len(msg)
 	if cap(msg) > 2*len(msg)+512 {
 		msg = append(make([]byte, 0, len(msg)), msg...) // give the guess back
 	}
@@ -231,8 +294,10 @@ func (c *Conn) readCompressed(h header, isText bool, text *utf8Validator) ([]byt
 // appendWindow returns the last 32 KiB of dict followed by msg, in dict's
 // memory.
 func appendWindow(dict, msg []byte) []byte {
-	if cap(dict) < windowSize {
-		dict = append(make([]byte, 0, windowSize), dict...)
+	need := min(len(dict)+len(msg), windowSize)
+	if need > cap(dict) {
+		// Grown as messages come, so that small ones keep a small window.
+		dict = append(make([]byte, 0, min(windowSize, max(need, 2*cap(dict)))), dict...)
 	}
 	if len(msg) >= windowSize {
 		return append(dict[:0], msg[len(msg)-windowSize:]...)
@@ -256,6 +321,25 @@ type inflateSource struct {
 	wire      int64 // payload bytes of the message so far
 	empty     int   // empty fragments so far
 	tail      int   // bytes of deflateTail given
+
+	chunk *[chunkSize]byte // borrowed from chunks for the message
+	rest  []byte           // the end of chunk: unmasked payload not given yet
+}
+
+// chunkSize is how much payload the source unmasks at a time, so that
+// the inflater's byte-at-a-time reads cost an index and a compare. The
+// chunk is pooled: an idle connection holds none.
+const chunkSize = 512
+
+var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
+// releaseChunk gives the chunk back at the message's end; bytes left in
+// it are the message's, read or failed by then.
+func (s *inflateSource) releaseChunk() {
+	if s.chunk != nil {
+		chunks.Put(s.chunk)
+		s.chunk, s.rest = nil, nil
+	}
 }
 
 // begin starts reading the payload of the frame with header h.
@@ -321,7 +405,18 @@ func (s *inflateSource) more() error {
 	return nil
 }
 
+// ReadByte is what the inflater calls for nearly every compressed byte:
+// a short path that serves the chunk, the rest out of line.
 func (s *inflateSource) ReadByte() (byte, error) {
+	if len(s.rest) > 0 {
+		b := s.rest[0]
+		s.rest = s.rest[1:]
+		return b, nil
+	}
+	return s.readByteSlow()
+}
+
+func (s *inflateSource) readByteSlow() (byte, error) {
 	if err := s.more(); err != nil {
 		return 0, err
 	}
@@ -329,19 +424,45 @@ func (s *inflateSource) ReadByte() (byte, error) {
 		s.tail++
 		return deflateTail[s.tail-1], nil
 	}
-	b, err := s.c.rb.readByte()
-	if err != nil {
-		return 0, unexpectedEOF(err)
+	if err := s.refill(); err != nil {
+		return 0, err
 	}
-	if !s.c.client {
-		b ^= s.key[s.pos&3]
-		s.pos++
-	}
-	s.payloadRead(1)
+	b := s.rest[0]
+	s.rest = s.rest[1:]
 	return b, nil
 }
 
+// refill moves the current frame's next buffered payload bytes, at most
+// a chunk, into the chunk, unmasked. s.remaining is not 0. The chunk
+// never holds bytes of two frames.
+func (s *inflateSource) refill() error {
+	rb := &s.c.rb
+	if err := rb.await(); err != nil {
+		return unexpectedEOF(err)
+	}
+	if s.chunk == nil {
+		s.chunk = chunks.Get().(*[chunkSize]byte)
+	}
+	k := copy(s.chunk[:min(int64(chunkSize), s.remaining)], rb.unread())
+	if err := rb.discard(int64(k)); err != nil {
+		return unexpectedEOF(err)
+	}
+	if !s.c.client {
+		s.pos = maskBytes(s.chunk[:k], s.key, s.pos)
+	}
+	s.rest = s.chunk[:k]
+	s.payloadRead(k)
+	return nil
+}
+
+// Read serves what is left in the chunk first: the inflater reads stored
+// blocks with Read after reading their headers with ReadByte.
 func (s *inflateSource) Read(p []byte) (int, error) {
+	if len(s.rest) > 0 {
+		n := copy(p, s.rest)
+		s.rest = s.rest[n:]
+		return n, nil
+	}
 	if err := s.more(); err != nil {
 		return 0, err
 	}
@@ -371,9 +492,12 @@ func (s *inflateSource) payloadRead(n int) {
 }
 
 // end checks that the inflater, having found the end of the compressed
-// data, left nothing of the message unread: data after a final block is
-// not deflate.
+// data, left nothing of the message unread, in the chunk or on the
+// socket: data after a final block is not deflate.
 func (s *inflateSource) end() error {
+	if len(s.rest) > 0 {
+		return failWith(CloseInvalidFramePayloadData, "compressed message has data after its final block")
+	}
 	for s.remaining == 0 && !s.fin {
 		if err := s.next(); err != nil {
 			return err

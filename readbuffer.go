@@ -175,17 +175,3 @@ func (b *readBuffer) Read(p []byte) (int, error) {
 	b.release()
 	return n, nil
 }
-
-// readByte reads one byte, for the inflater, which reads compressed
-// payloads a byte at a time.
-func (b *readBuffer) readByte() (byte, error) {
-	if b.buffered() == 0 {
-		if err := b.fill(); err != nil {
-			return 0, err
-		}
-	}
-	c := b.buf[b.r]
-	b.r++
-	b.release()
-	return c, nil
-}

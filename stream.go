@@ -423,6 +423,7 @@ func (r *messageReader) finish(err error) {
 		r.fr.(flate.Resetter).Reset(noInput, nil) // let go of the source and dict
 		flateReaders.Put(r.fr)
 		r.fr = nil
+		c.deflate.src.releaseChunk()
 	}
 	if err == io.EOF {
 		r.err = io.EOF
