@@ -419,3 +419,354 @@ func TestDeflatePairs(t *testing.T) {
 		})
 	}
 }
+
+// inflatePeer inflates a compressed message's payload as the peer does,
+// with dict as its window: the last 32 KiB it inflated.
+func inflatePeer(payload, dict []byte) ([]byte, error) {
+	return io.ReadAll(flate.NewReaderDict(io.MultiReader(bytes.NewReader(payload), bytes.NewReader(deflateTail[:])), dict))
+}
+
+// lastWindow returns the last 32 KiB of b.
+func lastWindow(b []byte) []byte { return b[max(0, len(b)-windowSize):] }
+
+// TestDeflateTakeoverHoldsNoWriter: with context takeover a connection
+// keeps no flate.Writer between messages (over 1 MiB each), only the end
+// of the last message: a few KiB per connection after a 1 KiB message.
+func TestDeflateTakeoverHoldsNoWriter(t *testing.T) {
+	const conns = 100
+	o := (&Options{CompressionThreshold: -1}).withDefaults()
+	p := jsonLike(1024, 1)
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC() // and what sync.Pools kept through the first
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	for _, level := range []int{flate.BestSpeed, flate.DefaultCompression} {
+		o.CompressionLevel = level
+		ds := make([]*deflater, conns)
+		before := heap()
+		for i := range ds {
+			ds[i] = newDeflater(deflateNegotiated{sendContext: true, recvContext: true, sendWindow: 15}, o)
+			putCompressBuffer(compress(ds[i], p))
+		}
+		grew := int64(heap()) - int64(before)
+		t.Logf("level %d: %d B per connection after one message", level, grew/conns)
+		if limit := int64(conns * 4 << 10); grew > limit {
+			t.Errorf("level %d: heap grew %d KiB for %d connections after one message each, want under %d KiB", level, grew>>10, conns, limit>>10)
+		}
+		runtime.KeepAlive(ds)
+	}
+}
+
+// TestDeflateTakeoverEveryLevel: with context takeover, at every level,
+// each message inflates with the peer's window, the last 32 KiB of what
+// it inflated, and also with only the end of the message before it: the
+// writer, primed with that alone, never refers further back, into bytes
+// it does not hold. Two connections share the pooled writers, each with
+// its own data. A repeated message costs a few bytes where the level
+// refers back at all; after a reset (a prepared message) the next message
+// stands on its own.
+func TestDeflateTakeoverEveryLevel(t *testing.T) {
+	sizes := []int{3000, 3000, 5, 16, 17, 100, 127, 128, 129, 1000, 4000, 33000, 70000, 70000, 200, 40000, 3000, 1}
+	for level := flate.HuffmanOnly; level <= flate.BestCompression; level++ {
+		o := (&Options{CompressionThreshold: -1}).withDefaults()
+		type side struct {
+			d              *deflater
+			inflated, prev []byte
+		}
+		var sides [2]side
+		for i := range sides {
+			sides[i].d = newDeflater(deflateNegotiated{sendContext: true, recvContext: true, sendWindow: 15}, o)
+			sides[i].d.level = level // Options takes 0 for the default
+		}
+		for i, n := range sizes {
+			for j := range sides {
+				s := &sides[j]
+				// Similar messages, not equal, but for the repeated ones.
+				p := jsonLike(n, uint64(i/2*2+j*100))
+				if i == 12 && j == 0 {
+					s.d.reset = true // as after a prepared message
+					s.inflated, s.prev = nil, nil
+				}
+				out := compress(s.d, p)
+				z := bytes.Clone(out.Bytes())
+				putCompressBuffer(out)
+				if got, err := inflatePeer(z, lastWindow(s.inflated)); err != nil || !bytes.Equal(got, p) {
+					t.Fatalf("level %d, side %d, message %d (%d bytes): peer inflates %d bytes, %v", level, j, i, n, len(got), err)
+				}
+				if got, err := inflatePeer(z, lastWindow(s.prev)); err != nil || !bytes.Equal(got, p) {
+					t.Fatalf("level %d, side %d, message %d (%d bytes): refers before the previous message: %v", level, j, i, n, err)
+				}
+				if i == 1 && level != flate.NoCompression && level != flate.HuffmanOnly && len(z) > n/20 {
+					t.Errorf("level %d, side %d: a repeated %d-byte message took %d bytes", level, j, n, len(z))
+				}
+				s.inflated = append(s.inflated, p...)
+				s.prev = p
+			}
+		}
+	}
+}
+
+// TestDeflateTakeoverSmallWindow: a server configured for context
+// takeover, offered server_max_window_bits=10, and a client likewise
+// answered client_max_window_bits=10, compress each message on its own,
+// and only those of at most 1 KiB: each inflates with no window.
+func TestDeflateTakeoverSmallWindow(t *testing.T) {
+	_, server, ok := acceptDeflate([]string{"permessage-deflate; server_max_window_bits=10"}, CompressionContextTakeover)
+	if !ok {
+		t.Fatal("offer refused")
+	}
+	client, ok, err := checkDeflateResponse([]string{"permessage-deflate; client_max_window_bits=10"}, CompressionContextTakeover)
+	if !ok || err != nil {
+		t.Fatalf("response refused: %v", err)
+	}
+	o := (&Options{CompressionThreshold: -1}).withDefaults()
+	for _, n := range []deflateNegotiated{server, client} {
+		for _, level := range []int{flate.BestSpeed, flate.BestCompression} {
+			o.CompressionLevel = level
+			d := newDeflater(n, o)
+			p := jsonLike(1024, 4)
+			for i, size := range []int{1024, 1024, 700, 1025, 1024} {
+				if d.compresses(size) != (size <= 1024) {
+					t.Fatalf("%+v: a %d-byte message compressed: %v", n, size, !d.compresses(size))
+				}
+				if !d.compresses(size) {
+					continue
+				}
+				out := compress(d, p[:size])
+				got, err := inflatePeer(out.Bytes(), nil)
+				putCompressBuffer(out)
+				if err != nil || !bytes.Equal(got, p[:size]) {
+					t.Fatalf("%+v, level %d: message %d does not inflate on its own: %v", n, level, i, err)
+				}
+			}
+			if len(d.last) > 0 {
+				t.Errorf("%+v: kept %d bytes of context", n, len(d.last))
+			}
+		}
+	}
+}
+
+// pipeServer is a server Conn with deflate negotiated as n, over net.Pipe,
+// whose Reads end where the peer's Writes do; the peer's side reads what
+// the server sends and hangs up at its close frame.
+func pipeServer(t *testing.T, n deflateNegotiated) (net.Conn, *Conn) {
+	a, b := net.Pipe()
+	o := (&Options{CloseTimeout: time.Second}).withDefaults()
+	c := newConnDeflate(b, nil, false, o, "", nil, newDeflater(n, o))
+	go func() {
+		br := bufio.NewReader(a)
+		for {
+			f, err := readRawFrame(br)
+			if err != nil || f.b0&0x0f == 0x8 {
+				a.Close()
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		a.Close()
+		<-c.Done()
+	})
+	return a, c
+}
+
+// TestInflateChunkBoundaries: compressed messages, Huffman-coded and
+// stored (which the inflater reads with Read after ReadByte), split into
+// two fragments with a ping between them at every offset, then written
+// whole but cut into two socket reads at every offset, each inflate to
+// what was sent, one after the other on the same connection.
+func TestInflateChunkBoundaries(t *testing.T) {
+	type message struct {
+		p, z []byte
+	}
+	var messages []message
+	for _, level := range []int{flate.BestSpeed, flate.NoCompression} {
+		p := jsonLike(1500, uint64(level+7))
+		var b bytes.Buffer
+		fw, _ := flate.NewWriter(&b, level)
+		fw.Write(p)
+		fw.Flush()
+		messages = append(messages, message{p, b.Bytes()[:b.Len()-4]})
+	}
+	a, c := pipeServer(t, deflateNegotiated{sendWindow: 15})
+	var want [][]byte
+	var writes [][][]byte // each message's socket writes
+	for _, m := range messages {
+		for k := 0; k <= len(m.z); k++ {
+			first := rawFrame(0x01, testKey, m.z[:k])
+			last := rawFrame(0x80, testKey, m.z[k:])
+			first[0] |= bitRsv1
+			want, writes = append(want, m.p), append(writes, [][]byte{first, clientFrame(0x89, "x"), last})
+		}
+		frame := rawFrame(0xc1, testKey, m.z)
+		for k := 1; k < len(frame); k++ {
+			want, writes = append(want, m.p), append(writes, [][]byte{frame[:k], frame[k:]})
+		}
+	}
+	go func() {
+		for _, w := range writes {
+			for _, piece := range w {
+				if _, err := a.Write(piece); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	for i, p := range want {
+		m, err := c.Wait()
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if !bytes.Equal(m.Data, p) {
+			t.Fatalf("message %d: %d bytes differ", i, len(m.Data))
+		}
+	}
+}
+
+// TestInflateDataAfterFinalBlock: bytes after a compressed message's final
+// block fail it with 1007 wherever they lie: in the bytes the inflater
+// has taken from the socket, on the socket, in a later fragment.
+func TestInflateDataAfterFinalBlock(t *testing.T) {
+	var b bytes.Buffer
+	fw, _ := flate.NewWriter(&b, flate.BestSpeed)
+	fw.Write(jsonLike(4000, 2))
+	fw.Close() // a final block
+	z := append(b.Bytes(), "junk"...)
+	end := b.Len() - 4
+	cases := map[string][][]byte{
+		"later fragment":            {rawFrame(0x41, testKey, z[:end]), rawFrame(0x80, testKey, z[end:])},
+		"empty fragments then junk": {rawFrame(0x41, testKey, z[:end]), rawFrame(0x00, testKey, nil), rawFrame(0x80, testKey, z[end:])},
+	}
+	// One frame cut into two socket reads anywhere, the junk among the
+	// unmasked bytes or left on the socket.
+	frame := rawFrame(0xc1, testKey, z)
+	for k := 1; k < len(frame); k++ {
+		cases[fmt.Sprintf("read cut at %d", k)] = [][]byte{frame[:k], frame[k:]}
+	}
+	for name, writes := range cases {
+		a, c := pipeServer(t, deflateNegotiated{sendWindow: 15})
+		go func() {
+			for _, w := range writes {
+				if _, err := a.Write(w); err != nil {
+					return
+				}
+			}
+		}()
+		_, err := c.Wait()
+		var ce *CloseError
+		if !errors.As(err, &ce) || ce.Code != CloseInvalidFramePayloadData {
+			t.Fatalf("%s: Wait = %v, want 1007", name, err)
+		}
+		a.Close()
+	}
+}
+
+// TestCompressedReceiveAllocations: a compressed message received
+// allocates its length, once the last one's length is known, and little
+// more (compress/flate's Huffman tables); with Recycle, next to nothing.
+// Made by guessing from the compressed length, a 16 KiB message would
+// grow twice.
+func TestCompressedReceiveAllocations(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		t.Skip("allocation counts need a normal build")
+	}
+	for _, recvContext := range []bool{false, true} {
+		for _, recycle := range []bool{false, true} {
+			for _, size := range []int{1024, 16 << 10} {
+				perMsgBytes := compressedReceiveAllocations(t, size, recycle, recvContext)
+				wantBytes := float64(size + size/8 + 128)
+				if recycle {
+					wantBytes = float64(size/16 + 128)
+				}
+				if perMsgBytes > wantBytes {
+					t.Errorf("size %d, recycle %v, context takeover %v: %.0f bytes allocated per message, want at most %.0f",
+						size, recycle, recvContext, perMsgBytes, wantBytes)
+				}
+			}
+		}
+	}
+}
+
+// compressedReceiveAllocations returns the bytes allocated per compressed
+// message of size bytes received.
+func compressedReceiveAllocations(t *testing.T, size int, recycle, recvContext bool) (perMsgBytes float64) {
+	const warmup, count = 20, 500
+	o := (&Options{CompressionThreshold: -1}).withDefaults()
+	sender := newDeflater(deflateNegotiated{sendContext: recvContext, sendWindow: 15}, o)
+	var stream []byte
+	for i := range warmup + count {
+		out := compress(sender, jsonLike(size, uint64(i%5)))
+		stream = append(stream, rawFrame(0xc1, testKey, out.Bytes())...)
+		putCompressBuffer(out)
+	}
+	nc := &streamConn{newSinkConn(), bytes.NewReader(stream)}
+	c := newConnDeflate(nc, nil, false, o, "", nil, newDeflater(deflateNegotiated{recvContext: recvContext, sendWindow: 15}, o))
+	var before, after runtime.MemStats
+	for i := range warmup + count {
+		if i == warmup {
+			runtime.ReadMemStats(&before)
+		}
+		m, err := c.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Data) != size {
+			t.Fatalf("message %d: %d bytes", i, len(m.Data))
+		}
+		if recycle {
+			c.Recycle(m)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	nc.Close()
+	<-c.Done()
+	return float64(after.TotalAlloc-before.TotalAlloc) / count
+}
+
+// TestStalledCompressedHeaderCostsLittle: after a 256 KiB compressed
+// message, a compressed frame that stops after 10 bytes of its payload
+// makes the server allocate at most a first guess (16 KiB), not the last
+// message's length; the rest of what it holds is the inflater's (about
+// 40 KiB) and the read buffer.
+func TestStalledCompressedHeaderCostsLittle(t *testing.T) {
+	const conns = 32
+	first := rawFrame(0xc2, testKey, deflateRaw(t, make([]byte, 256<<10)))
+	z := deflateRaw(t, jsonLike(100000, 3))
+	header := rawFrame(0xc2, testKey, z)
+	payloadAt := len(header) - len(z)
+	o := (&Options{}).withDefaults()
+	var servers []*Conn
+	before := heapInUse()
+	for range conns {
+		client, nc := tcpSockets(t)
+		cc := &countingConn{Conn: nc, n: int64(len(first) + payloadAt + 10), reached: make(chan struct{})}
+		s := newConnDeflate(cc, nil, false, o, "", nil, newDeflater(deflateNegotiated{sendWindow: 15}, o))
+		servers = append(servers, s)
+		t.Cleanup(func() {
+			client.Close()
+			<-s.Done()
+		})
+		if _, err := client.Write(append(bytes.Clone(first), header[:payloadAt]...)); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := s.Wait(); err != nil || len(m.Data) != 256<<10 {
+			t.Fatalf("first message: %d bytes, %v", len(m.Data), err)
+		}
+		go s.Wait()
+		// The payload's bytes are read by the inflater, after the output
+		// buffer is made.
+		if _, err := client.Write(header[payloadAt : payloadAt+10]); err != nil {
+			t.Fatal(err)
+		}
+		<-cc.reached
+	}
+	grew := int64(heapInUse()) - int64(before)
+	t.Logf("%d stalled compressed frames: heap grew %d KiB (%d KiB per connection)", conns, grew>>10, grew/conns>>10)
+	if limit := int64(conns * 96 << 10); grew > limit {
+		t.Errorf("heap grew %d KiB for %d stalled compressed frames, want under %d KiB", grew>>10, conns, limit>>10)
+	}
+	runtime.KeepAlive(servers)
+}
