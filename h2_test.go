@@ -572,4 +572,3 @@ func TestRFC8441NotOffered(t *testing.T) {
 		t.Fatalf("extended CONNECT without the setting: %v", err)
 	}
 }
-
