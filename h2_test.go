@@ -451,12 +451,20 @@ func TestRFC8441IsWebSocket(t *testing.T) {
 // h2Pipe makes an h2Conn over two pipes, as a stream's body and response
 // would be: it returns the conn, the writer of what it reads, and the
 // reader of what it writes.
-func h2Pipe(t *testing.T) (*h2Conn, *io.PipeWriter, *io.PipeReader) {
+// Each write signals sending (if there is room) as it starts.
+func h2Pipe(t *testing.T, sending chan<- struct{}) (*h2Conn, *io.PipeWriter, *io.PipeReader) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
+	send := func(p []byte) (int, error) {
+		select {
+		case sending <- struct{}{}:
+		default:
+		}
+		return outW.Write(p)
+	}
 	reset := func() { outW.CloseWithError(errors.New("reset")) }
-	c := newH2Conn(context.Background(), inR, outW.Write, reset, h2Addr("l"), h2Addr("r"), 8)
-	t.Cleanup(func() { c.Close(); inW.Close(); outR.Close() })
+	c := newH2Conn(context.Background(), inR, send, reset, h2Addr("l"), h2Addr("r"), 8)
+	t.Cleanup(func() { inW.Close(); outR.Close(); c.Close() })
 	return c, inW, outR
 }
 
@@ -467,7 +475,8 @@ func h2Pipe(t *testing.T) (*h2Conn, *io.PipeWriter, *io.PipeReader) {
 // the retry of a write that timed out while still under way does not
 // write it twice.
 func TestRFC8441StreamDeadlines(t *testing.T) {
-	c, in, out := h2Pipe(t)
+	sending := make(chan struct{}, 1)
+	c, in, out := h2Pipe(t, sending)
 
 	c.SetReadDeadline(time.Now().Add(-time.Second))
 	if _, err := c.Read(make([]byte, 4)); !isTimeout(err) {
@@ -527,8 +536,13 @@ func TestRFC8441StreamDeadlines(t *testing.T) {
 	if err != nil || string(b[:n]) != "frame" {
 		t.Fatalf("peer read %q, %v", b[:n], err)
 	}
-	if err := <-wrote; err != nil {
-		t.Fatalf("retried write: %v", err)
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatalf("retried write: %v", err)
+		}
+	case <-time.After(testWait):
+		t.Fatal("the retried write did not return once its bytes were read: it wrote them again")
 	}
 	go c.Write([]byte("next"))
 	if n, err := out.Read(b); err != nil || string(b[:n]) != "next" {
@@ -536,6 +550,10 @@ func TestRFC8441StreamDeadlines(t *testing.T) {
 	}
 
 	// Close ends a read under way, and resets a write stuck in the stream.
+	select {
+	case <-sending: // the earlier writes'
+	default:
+	}
 	go func() {
 		_, err := c.Read(make([]byte, 4))
 		readErr <- err
@@ -544,10 +562,14 @@ func TestRFC8441StreamDeadlines(t *testing.T) {
 		_, err := c.Write([]byte("stuck"))
 		wrote <- err
 	}()
-	for !c.busy.Load() {
-		<-time.After(time.Millisecond) // until the writer is inside send
+	<-sending // the writer is inside send
+	closed := make(chan struct{})
+	go func() { c.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(testWait):
+		t.Fatal("Close did not return: the stuck write was not ended")
 	}
-	c.Close()
 	if err := <-readErr; !errors.Is(err, net.ErrClosed) {
 		t.Errorf("read under Close: %v", err)
 	}
