@@ -1,0 +1,153 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/zerows/websocket"
+	"github.com/zerows/websocket/internal/wstest"
+)
+
+// WebSocket over HTTP/2 (RFC 8441) from a real browser: chromium loads a
+// page over HTTPS from a Go server with HTTP/2, and the page's wss://
+// WebSocket echoes text and binary messages of every size through
+// Require. With GODEBUG=http2xconnect=1 the server offers extended
+// CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL), and chromium opens the
+// WebSocket as a CONNECT with ":protocol: websocket" on the page's own
+// HTTP/2 connection; without it, chromium falls back to an HTTP/1.1
+// upgrade on a connection of its own. The handler records which it saw.
+
+// h2Seen is what the server saw of one request.
+type h2Seen struct {
+	method, proto, protocol, remote string
+}
+
+// startH2Server starts the page and the echo on 127.0.0.1 over TLS with
+// HTTP/2, and returns it with what its handlers see.
+func startH2Server(t *testing.T) (*httptest.Server, chan h2Seen) {
+	seen := make(chan h2Seen, 8)
+	record := func(r *http.Request) {
+		seen <- h2Seen{r.Method, r.Proto, r.Header.Get(":protocol"), r.RemoteAddr}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
+		record(r)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, "<!doctype html><title>RFC 8441</title><p>WebSocket over HTTP/2</p>")
+	})
+	opts := &websocket.Options{
+		Subprotocols:   []string{"chat", "superchat"},
+		Compression:    websocket.CompressionContextTakeover,
+		MaxMessageSize: 2 << 20,
+	}
+	mux.Handle("/echo", websocket.Require(func(ws *websocket.Conn, r *http.Request) {
+		record(r)
+		for m := range ws.Messages() {
+			if ws.SendMessage(m) != nil {
+				return
+			}
+		}
+	}, opts))
+	srv := httptest.NewUnstartedServer(mux)
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, seen
+}
+
+// spkiPin is chromium's --ignore-certificate-errors-spki-list value that
+// makes it trust srv's certificate alone: the base64 SHA-256 of its
+// public key.
+func spkiPin(srv *httptest.Server) string {
+	sum := sha256.Sum256(srv.Certificate().RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// runH2Echo opens the page in chromium, runs the echo from it, checks the
+// echoes, and returns what the server saw of the page and the WebSocket.
+func runH2Echo(t *testing.T) (page, ws h2Seen) {
+	if testing.Short() && os.Getenv(requiredVar) != "1" {
+		t.Skip("browser tests take a while: skipped with -short")
+	}
+	srv, seen := startH2Server(t)
+	b := startBrowser(t, "--ignore-certificate-errors-spki-list="+spkiPin(srv))
+	p := b.open(t, srv.URL+"/")
+	defer p.close()
+	page = <-seen
+	if proto := p.text(`performance.getEntriesByType("navigation")[0].nextHopProtocol`); proto != "h2" {
+		t.Errorf("the page came over %q, want h2", proto)
+	}
+
+	sizes := []int{0, 1, 125, 126, 65535, 65536, 1 << 20}
+	var got struct {
+		Protocol string
+		Seen     []struct {
+			Kind string
+			N    int
+			OK   bool
+		}
+		Close struct {
+			Code     int
+			Reason   string
+			WasClean bool
+		}
+	}
+	url := "wss" + strings.TrimPrefix(srv.URL, "https") + "/echo"
+	sizesJSON := strings.ReplaceAll(fmt.Sprint(sizes), " ", ",")
+	if err := p.eval(echoScript+"("+jsString(url)+", "+sizesJSON+")", &got); err != nil {
+		t.Fatal(err)
+	}
+	ws = <-seen
+	if got.Protocol != "chat" {
+		t.Errorf("subprotocol %q, want chat (the server's first choice)", got.Protocol)
+	}
+	if len(got.Seen) != 2*len(sizes) {
+		t.Errorf("%d echoes, want %d", len(got.Seen), 2*len(sizes))
+	}
+	for _, s := range got.Seen {
+		if !s.OK {
+			t.Errorf("%s message of %d: came back different", s.Kind, s.N)
+		}
+	}
+	if c := got.Close; c.Code != 1000 || !c.WasClean || c.Reason != "done" {
+		t.Errorf("close: %+v, want a clean 1000 done", c)
+	}
+	return page, ws
+}
+
+// TestRFC8441Chromium: with extended CONNECT offered, chromium's WebSocket
+// runs over HTTP/2, on the page's connection, and echoes everything.
+func TestRFC8441Chromium(t *testing.T) {
+	if !wstest.InXConnectProcess(t) {
+		return
+	}
+	page, ws := runH2Echo(t)
+	if page.proto != "HTTP/2.0" {
+		t.Errorf("page request over %s, want HTTP/2.0", page.proto)
+	}
+	if want := (h2Seen{"CONNECT", "HTTP/2.0", "websocket", page.remote}); ws != want {
+		t.Errorf("the WebSocket's request: %+v, want %+v (an extended CONNECT on the page's connection)", ws, want)
+	}
+}
+
+// TestRFC8441ChromiumFallback: without extended CONNECT, the same server
+// and page give chromium an HTTP/1.1 WebSocket, which works as before.
+func TestRFC8441ChromiumFallback(t *testing.T) {
+	if wstest.XConnectEnabled() {
+		t.Skip("this process has GODEBUG=" + wstest.XConnectSetting)
+	}
+	page, ws := runH2Echo(t)
+	if page.proto != "HTTP/2.0" {
+		t.Errorf("page request over %s, want HTTP/2.0", page.proto)
+	}
+	if ws.method != "GET" || ws.proto != "HTTP/1.1" || ws.remote == page.remote {
+		t.Errorf("the WebSocket's request: %+v, want an HTTP/1.1 GET on a connection of its own", ws)
+	}
+}
