@@ -390,6 +390,17 @@ func (s *h2Conn) abort() {
 	s.reset()
 }
 
+// CloseWrite is how Conn, failing a connection, tells the peer that
+// nothing more will come before it reads on until the peer closes: over
+// TCP that keeps a reset from destroying the close frame (RFC 6455
+// §7.1.1). A stream has nothing to wait for: HTTP/2 delivers what was
+// written even when the stream is then reset with NO_ERROR after its
+// END_STREAM (RFC 9113 §8.1), as net/http does when the handler returns
+// while the peer still sends, and the stream cannot end before the handler
+// returns. So CloseWrite stops reading, which lets the connection end, and
+// the handler return, at once.
+func (s *h2Conn) CloseWrite() error { return s.body.Close() }
+
 func (s *h2Conn) SetDeadline(t time.Time) error {
 	s.rdl.set(t)
 	s.wdl.set(t)

@@ -21,13 +21,14 @@ func XConnectEnabled() bool { return strings.Contains(os.Getenv("GODEBUG"), XCon
 // extended CONNECT, so that test t can run here. If they do not, it runs t
 // again in a copy of the test binary that starts with XConnectSetting,
 // fails t if that run fails or runs nothing, and returns false: the
-// setting cannot be turned on in a process that has started.
-func InXConnectProcess(t *testing.T) bool {
+// setting cannot be turned on in a process that has started. args are
+// added to that run's command line.
+func InXConnectProcess(t *testing.T, args ...string) bool {
 	t.Helper()
 	if XConnectEnabled() {
 		return true
 	}
-	args := []string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.count=1", "-test.v"}
+	args = append([]string{"-test.run=^" + regexp.QuoteMeta(t.Name()) + "$", "-test.count=1", "-test.v"}, args...)
 	if testing.Short() {
 		args = append(args, "-test.short")
 	}
