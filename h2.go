@@ -22,14 +22,14 @@ import (
 // client's frames and the response body the server's. Nothing is hijacked:
 // the stream belongs to the HTTP handler, and ends when it returns.
 //
-// Go's HTTP/2 server (net/http, Go 1.24 and later, up to at least 1.26)
-// hands such a request to the handler with r.Method "CONNECT", r.Proto
-// "HTTP/2.0" and the pseudo-header in r.Header[":protocol"], but only
-// advertises the setting, and accepts ":protocol" at all, when the process
+// Go's HTTP/2 server (net/http; checked with Go 1.26) hands such a
+// request to the handler with r.Method "CONNECT", r.Proto "HTTP/2.0" and
+// the pseudo-header in r.Header[":protocol"], but only advertises the setting, and accepts ":protocol" at all, when the process
 // starts with GODEBUG=http2xconnect=1 in its environment: net/http reads
 // the variable once, when it is initialised, so os.Setenv in main is too
-// late and a //go:debug line does not reach it. http.HTTP2Config has no
-// field for it as of Go 1.26.
+// late, and the go command refuses a "//go:debug http2xconnect=1" line as
+// an unknown setting (Go 1.26). http.HTTP2Config has no field for it as of
+// Go 1.26.
 
 // hdrPseudoProtocol is the key under which net/http's HTTP/2 server puts
 // the extended CONNECT's ":protocol" pseudo-header in Request.Header.

@@ -36,9 +36,9 @@ import (
 // failed in the middle of a write resets it (RST_STREAM).
 //
 // Go's HTTP/2 server offers extended CONNECT only when the process starts
-// with GODEBUG=http2xconnect=1 in its environment (Go 1.24 to at least
-// Go 1.26; net/http reads it once, at initialisation, so setting it from
-// main is too late). Browsers then open wss:// WebSockets on the page's
+// with GODEBUG=http2xconnect=1 in its environment (checked with Go 1.26;
+// net/http reads it once, at initialisation, so setting it from main is
+// too late). Browsers then open wss:// WebSockets on the page's
 // HTTP/2 connection; without it they fall back to HTTP/1.1 upgrades, which
 // Upgrade serves as always.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
