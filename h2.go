@@ -3,6 +3,7 @@ package websocket
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -59,6 +60,13 @@ func checkExtendedConnect(r *http.Request, o *Options) *HandshakeError {
 // upgradeStream answers an extended CONNECT (checked already) with 200 and
 // makes the connection on its stream.
 func upgradeStream(w http.ResponseWriter, r *http.Request, o *Options, subprotocol, extensions string, d *deflater) (*Conn, error) {
+	if !canFlush(w) {
+		// Nothing was sent: w can still answer.
+		herr := &HandshakeError{http.StatusInternalServerError, fmt.Sprintf(
+			"the stream cannot carry a WebSocket: the ResponseWriter (%T) has no Flush method, itself or through Unwrap", w)}
+		reject(w, herr)
+		return nil, herr
+	}
 	rc := http.NewResponseController(w)
 	h := w.Header()
 	for k := range h {
@@ -83,6 +91,21 @@ func upgradeStream(w http.ResponseWriter, r *http.Request, o *Options, subprotoc
 	}
 	sc := newServerStream(r, w, rc, o.ReadBufferSize)
 	return newConnDeflate(sc, nil, false, o, subprotocol, r, d), nil
+}
+
+// canFlush reports whether http.ResponseController can flush w: whether
+// w, or what it unwraps to, has a Flush or FlushError method.
+func canFlush(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case http.Flusher, interface{ FlushError() error }:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
 }
 
 // errHandlerReturned is what reading and writing a stream return once its

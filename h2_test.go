@@ -92,6 +92,43 @@ func TestRFC8441(t *testing.T) {
 	t.Run("peer that stops reading", testRFC8441StuckWrite)
 	t.Run("Upgrade handler that returns", testRFC8441HandlerReturned)
 	t.Run("Shutdown", testRFC8441Shutdown)
+	t.Run("ResponseWriter that cannot flush", testRFC8441NoFlush)
+}
+
+// noFlush hides every method of a ResponseWriter but its own three.
+type noFlush struct{ http.ResponseWriter }
+
+// unwrapping hands its ResponseWriter on through Unwrap, as middleware
+// that wraps one should.
+type unwrapping struct{ http.ResponseWriter }
+
+func (u unwrapping) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// testRFC8441NoFlush: a stream can only carry a WebSocket through a
+// ResponseWriter that flushes; one that cannot gets 500 before anything
+// is sent, and one that unwraps to net/http's works.
+func testRFC8441NoFlush(t *testing.T) {
+	h := Require(func(ws *Conn, r *http.Request) { echoLoop(ws) }, nil)
+	srv := startH2Server(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hidden" {
+			w = noFlush{w}
+		} else {
+			w = unwrapping{w}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	_, resp, err := dialH2(t, srv, "/hidden", nil, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("behind a ResponseWriter that cannot flush: %v, %v; want 500", err, resp)
+	}
+	ws, _, err := dialH2(t, srv, "/unwrapped", nil, nil)
+	if err != nil {
+		t.Fatalf("behind a ResponseWriter that unwraps: %v", err)
+	}
+	ws.SendText("through")
+	if m, err := ws.WaitTimeout(testWait); err != nil || string(m.Data) != "through" {
+		t.Errorf("echo: %q, %v", m.Data, err)
+	}
 }
 
 func testRFC8441Require(t *testing.T) {

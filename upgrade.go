@@ -14,9 +14,10 @@ import (
 // returns the connection. If the request is not a valid upgrade, or its
 // Origin is not allowed, Upgrade writes the HTTP error itself (400, 403,
 // 405, or 426 with "Sec-WebSocket-Version: 13"; 500 when w cannot hand
-// over the connection, neither itself nor through an Unwrap method) with a
-// one-line reason, and returns a *HandshakeError. Headers already set on w,
-// such as Set-Cookie, are sent with the 101 response, except those of the
+// over the connection, neither itself nor through an Unwrap method, or,
+// over HTTP/2, cannot flush) with a one-line reason, and returns a
+// *HandshakeError. Headers already set on w, such as Set-Cookie, are sent
+// with the 101 response (200 over HTTP/2), except those of the
 // handshake itself and those that frame a body (Content-Length,
 // Transfer-Encoding, Trailer). After a successful Upgrade, w must not be
 // used, and the caller must Close the connection.
