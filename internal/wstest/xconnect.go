@@ -44,8 +44,22 @@ func InXConnectProcess(t *testing.T, args ...string) bool {
 	}
 	passed := strings.Count(string(out), "--- PASS: ")
 	if err != nil || passed == 0 {
-		t.Fatalf("%s with GODEBUG=%s: %v, %d passed:\n%s", t.Name(), XConnectSetting, err, passed, out)
+		t.Fatalf("%s with GODEBUG=%s: %v, %d passed; its output but for passes:\n%s", t.Name(), XConnectSetting, err, passed, withoutPasses(out))
 	}
 	t.Logf("ran in a test process with GODEBUG=%s: %d tests and subtests passed", XConnectSetting, passed)
 	return false
+}
+
+// withoutPasses drops the lines of a verbose test run that announce a
+// test or its pass, which bury a failure among hundreds of cases.
+func withoutPasses(out []byte) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(string(out), "\n") {
+		switch trimmed := strings.TrimSpace(line); {
+		case strings.HasPrefix(trimmed, "=== "), strings.HasPrefix(trimmed, "--- PASS: "):
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
