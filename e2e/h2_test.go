@@ -27,6 +27,7 @@ import (
 // h2Seen is what the server saw of one request.
 type h2Seen struct {
 	method, proto, protocol, remote string
+	extensions                      string // Sec-WebSocket-Extensions offered
 }
 
 // startH2Server starts the page and the echo on 127.0.0.1 over TLS with
@@ -34,7 +35,7 @@ type h2Seen struct {
 func startH2Server(t *testing.T) (*httptest.Server, chan h2Seen) {
 	seen := make(chan h2Seen, 8)
 	record := func(r *http.Request) {
-		seen <- h2Seen{r.Method, r.Proto, r.Header.Get(":protocol"), r.RemoteAddr}
+		seen <- h2Seen{r.Method, r.Proto, r.Header.Get(":protocol"), r.RemoteAddr, r.Header.Get("Sec-WebSocket-Extensions")}
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -71,8 +72,10 @@ func spkiPin(srv *httptest.Server) string {
 }
 
 // runH2Echo opens the page in chromium, runs the echo from it, checks the
-// echoes, and returns what the server saw of the page and the WebSocket.
-func runH2Echo(t *testing.T) (page, ws h2Seen) {
+// echoes, shows the outcome and what the server saw on the page for a
+// screenshot, and returns what the server saw of the page and the
+// WebSocket.
+func runH2Echo(t *testing.T, screenshot string) (page, ws h2Seen) {
 	if testing.Short() && os.Getenv(requiredVar) != "1" {
 		t.Skip("browser tests take a while: skipped with -short")
 	}
@@ -119,6 +122,17 @@ func runH2Echo(t *testing.T) (page, ws h2Seen) {
 	if c := got.Close; c.Code != 1000 || !c.WasClean || c.Reason != "done" {
 		t.Errorf("close: %+v, want a clean 1000 done", c)
 	}
+	ok := 0
+	for _, s := range got.Seen {
+		if s.OK {
+			ok++
+		}
+	}
+	report := fmt.Sprintf("page: %s %s from %s\nWebSocket: %s %s :protocol=%q from %s, offering %s\n%d of %d echoes equal, subprotocol %q, closed %d %q clean=%v",
+		page.method, page.proto, page.remote, ws.method, ws.proto, ws.protocol, ws.remote, ws.extensions,
+		ok, len(got.Seen), got.Protocol, got.Close.Code, got.Close.Reason, got.Close.WasClean)
+	p.run(`document.body.style.font = "16px monospace"; document.body.innerText = ` + jsString(report))
+	p.screenshot(screenshot)
 	return page, ws
 }
 
@@ -128,12 +142,17 @@ func TestRFC8441Chromium(t *testing.T) {
 	if !wstest.InXConnectProcess(t) {
 		return
 	}
-	page, ws := runH2Echo(t)
+	page, ws := runH2Echo(t, "rfc8441-chromium.png")
 	if page.proto != "HTTP/2.0" {
 		t.Errorf("page request over %s, want HTTP/2.0", page.proto)
 	}
-	if want := (h2Seen{"CONNECT", "HTTP/2.0", "websocket", page.remote}); ws != want {
+	if want := (h2Seen{"CONNECT", "HTTP/2.0", "websocket", page.remote, ws.extensions}); ws != want {
 		t.Errorf("the WebSocket's request: %+v, want %+v (an extended CONNECT on the page's connection)", ws, want)
+	}
+	// Chromium offers compression over HTTP/2 too, which the server, asking
+	// for it in its options, accepts: the echoes above went compressed.
+	if !strings.HasPrefix(ws.extensions, "permessage-deflate") {
+		t.Errorf("chromium offered %q over HTTP/2, want permessage-deflate", ws.extensions)
 	}
 }
 
@@ -143,7 +162,7 @@ func TestRFC8441ChromiumFallback(t *testing.T) {
 	if wstest.XConnectEnabled() {
 		t.Skip("this process has GODEBUG=" + wstest.XConnectSetting)
 	}
-	page, ws := runH2Echo(t)
+	page, ws := runH2Echo(t, "rfc8441-chromium-fallback.png")
 	if page.proto != "HTTP/2.0" {
 		t.Errorf("page request over %s, want HTTP/2.0", page.proto)
 	}
