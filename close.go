@@ -128,7 +128,9 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 	if sent && err == nil {
 		c.setReadDeadline(time.Now().Add(c.opts.CloseTimeout), true)
 	}
-	// The peer's answer is read here if nothing else reads the socket.
+	// The peer's answer is read here if nothing else reads the socket;
+	// a streamed message being read is discarded first.
+	c.abandonStream()
 	if c.lockReadHere() {
 		c.readToEnd()
 		c.unlockRead()
@@ -145,8 +147,12 @@ func (c *Conn) CloseWith(code CloseCode, reason string) error {
 // sendClose writes a close frame unless one was sent already. Its write,
 // and any write it waits behind, is bounded by CloseTimeout.
 func (c *Conn) sendClose(code CloseCode, reason string) (sent bool, err error) {
+	c.wdMu.Lock()
 	c.closeCut.Store(true)
-	c.nc.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
+	if !c.ctxCut.Load() { // a context's cut stands: its write must end now
+		c.nc.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
+	}
+	c.wdMu.Unlock()
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closeSent {

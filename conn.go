@@ -26,7 +26,8 @@ import (
 // and Read that follows, and runs until the connection ends. CloseWith
 // reads the peer's answer itself when nothing else reads. Send starts
 // nothing: a connection that is only ever sent on notices its end when a
-// write fails.
+// write fails. WaitStream reads the socket itself as Wait does, and only
+// until a reader goroutine has started.
 //
 // Every method of Conn is safe for concurrent use: any number of goroutines
 // may send, wait, read, ping and close at once. Each message is written
@@ -58,7 +59,9 @@ type Conn struct {
 	closeSent bool          // a close frame was sent (or writing failed): only close may follow
 	closing   chan struct{} // closed when closeSent becomes true
 	closeCut  atomic.Bool   // the closing handshake's write deadline is set
+	sending   chan struct{} // while a streamed message is sent: closed when it ends
 	ctxCut    atomic.Bool   // SendContext's context ended during its write
+	wdMu      sync.Mutex    // orders the cuts of the write deadline: a context's, the close's
 
 	pingMu sync.Mutex
 	pings  map[[8]byte]chan struct{}
@@ -76,11 +79,12 @@ type Conn struct {
 	kaWaiting  bool          // a keepalive ping is out; touched by the timer func only
 	kaGrace    bool          // the pong is given a second PongTimeout; timer func only
 
-	readMu        sync.Mutex // held by whoever reads the socket: a Wait or the reader goroutine
-	inFrame       bool       // a frame's payload is being read; guarded by readMu
-	stallArmed    bool       // the read deadline is the stall bound; guarded by readMu
-	dlMu          sync.Mutex // orders the setting of read deadlines
-	closeDeadline bool       // the closing handshake's read deadline is set; guarded by dlMu
+	readMu        sync.Mutex                    // held by whoever reads the socket: a Wait or the reader goroutine
+	inFrame       bool                          // a frame's payload is being read; guarded by readMu
+	stallArmed    bool                          // the read deadline is the stall bound; guarded by readMu
+	dlMu          sync.Mutex                    // orders the setting of read deadlines
+	closeDeadline bool                          // the closing handshake's read deadline is set; guarded by dlMu
+	rstream       atomic.Pointer[messageReader] // a streamed message being read (WaitStream): it holds readMu
 	readerOnce    sync.Once
 	readerStarted atomic.Bool
 	readMuFree    chan struct{}          // signalled on unlocking readMu once a reader goroutine waits for it
@@ -158,6 +162,12 @@ func (c *Conn) run() {
 	// Not readMu.Lock: a goroutine blocked on a channel is one that
 	// testing/synctest knows to be waiting, so a fake clock can advance.
 	for !c.readMu.TryLock() {
+		// A streamed message holds readMu until it is read; one that a
+		// later Wait gave up on is discarded here.
+		if r := c.rstream.Load(); r != nil && r.abandoned.Load() {
+			r.discard()
+			continue
+		}
 		<-c.readMuFree
 	}
 	defer c.readMu.Unlock()

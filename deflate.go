@@ -248,6 +248,7 @@ func appendWindow(dict, msg []byte) []byte {
 // asks, the control frames between them acted on, then deflateTail.
 type inflateSource struct {
 	c         *Conn
+	limit     int64 // of the payload bytes; 0 means MaxMessageSize
 	remaining int64 // payload bytes of the current frame not read yet
 	key       [4]byte
 	pos       int   // masking position in the current frame
@@ -260,9 +261,13 @@ type inflateSource struct {
 // begin starts reading the payload of the frame with header h.
 func (s *inflateSource) begin(h header) error {
 	c := s.c
-	// Compressed bytes count against MaxMessageSize too.
-	if h.length > c.opts.MaxMessageSize-s.wire {
-		return failWith(CloseMessageTooBig, "message longer than "+strconv.FormatInt(c.opts.MaxMessageSize, 10)+" bytes")
+	// Compressed bytes count against the limit too.
+	limit := s.limit
+	if limit == 0 {
+		limit = c.opts.MaxMessageSize
+	}
+	if h.length > limit-s.wire {
+		return failWith(CloseMessageTooBig, "message longer than "+strconv.FormatInt(limit, 10)+" bytes")
 	}
 	if h.length == 0 && !h.fin {
 		if s.empty++; s.empty > maxEmptyFragments {

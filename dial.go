@@ -1,3 +1,5 @@
+//go:build !js
+
 package websocket
 
 import (
@@ -6,11 +8,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	neturl "net/url"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +79,12 @@ const (
 //
 // On success the response's Body is http.NoBody, and any bytes the server
 // sent after its response are the connection's first frames.
+//
+// Under GOOS=js GOARCH=wasm, Dial opens the connection with the JavaScript
+// environment's WebSocket (a browser's, or Node.js's) and returns the same
+// Conn; the options a page cannot apply (Header, TLSConfig, DialContext,
+// Proxy, Compression, PingInterval) fail it, and Ping fails on its Conn.
+// "GOOS=js GOARCH=wasm go doc Dial" tells the rest.
 func Dial(ctx context.Context, url string, opts *Options) (*Conn, *http.Response, error) {
 	o := opts.withDefaults()
 	u, err := parseURL(url)
@@ -210,21 +221,6 @@ func newRequest(ctx context.Context, u *neturl.URL, key string, o *Options) (req
 		Host:       strings.TrimSuffix(u.Host, ":"),
 	}
 	return r.WithContext(ctx), proxyAuth, nil
-}
-
-// isToken reports whether s is an RFC 9110 §5.6.2 token, as header names
-// and subprotocols must be.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // appendRequest appends req, the opening handshake, to b: the request
@@ -372,10 +368,6 @@ type handshakeBuffer struct {
 	req []byte
 }
 
-// handshakeBufferSize sizes the response reader: large enough for a usual
-// 101 response with a few cookies, and for the frames sent right after it.
-const handshakeBufferSize = 4096
-
 var handshakeBuffers = sync.Pool{New: func() any {
 	b := &handshakeBuffer{req: make([]byte, 0, 512)}
 	b.br = bufio.NewReaderSize(&b.lr, handshakeBufferSize)
@@ -517,4 +509,50 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		l.err = err
 	}
 	return n, err
+}
+
+// fail describes a failed step; if the handshake's time is up or its
+// context has ended, that is the failure, whatever error it caused.
+func (d *dialer) fail(step string, err error) error {
+	if d.expired(err) {
+		err = d.ctxErr()
+	}
+	return &dialError{url: redactURL(d.u), step: step, err: err}
+}
+
+// expired reports whether the handshake has ended by its deadline or its
+// context, given err, the error of the step that failed.
+func (d *dialer) expired(err error) bool {
+	return d.ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(d.deadline)
+}
+
+// readFailed describes a response that could not be read: an I/O error
+// (EOF becomes io.ErrUnexpectedEOF) or a malformed or oversized response,
+// which is a *HandshakeError. from says whose response it was, if not the
+// server's.
+func (d *dialer) readFailed(lr *limitedReader, step, from string, err error) error {
+	switch {
+	case d.expired(lr.err):
+		return d.fail(step, err)
+	case lr.err == errResponseTooLarge:
+		return &HandshakeError{Reason: "response headers" + from + " longer than " + strconv.Itoa(maxResponseHeaderBytes) + " bytes"}
+	case lr.err == io.EOF:
+		return d.fail(step, fmt.Errorf("connection closed before the response ended: %w", io.ErrUnexpectedEOF))
+	case lr.err != nil:
+		return d.fail(step, err)
+	}
+	// net/http's message may hold the malformed line as it came.
+	return &HandshakeError{Reason: "malformed response" + from + ": " + quoteText(err.Error(), maxQuoteBytes)}
+}
+
+// ctxErr is the error of a handshake whose time is up or whose context
+// ended: the context's error, or else the handshake timeout.
+func (d *dialer) ctxErr() error {
+	if err := d.ctx.Err(); err != nil {
+		return err
+	}
+	if d.ctxFirst {
+		return context.DeadlineExceeded // the context's timer has yet to fire
+	}
+	return &timeoutError{d.o.HandshakeTimeout}
 }

@@ -2,10 +2,6 @@ package websocket
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -78,52 +74,6 @@ func appendEscaped(b []byte, s string, max int) []byte {
 		b = append(b, "…"...)
 	}
 	return b
-}
-
-// fail describes a failed step; if the handshake's time is up or its
-// context has ended, that is the failure, whatever error it caused.
-func (d *dialer) fail(step string, err error) error {
-	if d.expired(err) {
-		err = d.ctxErr()
-	}
-	return &dialError{url: redactURL(d.u), step: step, err: err}
-}
-
-// expired reports whether the handshake has ended by its deadline or its
-// context, given err, the error of the step that failed.
-func (d *dialer) expired(err error) bool {
-	return d.ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || !time.Now().Before(d.deadline)
-}
-
-// readFailed describes a response that could not be read: an I/O error
-// (EOF becomes io.ErrUnexpectedEOF) or a malformed or oversized response,
-// which is a *HandshakeError. from says whose response it was, if not the
-// server's.
-func (d *dialer) readFailed(lr *limitedReader, step, from string, err error) error {
-	switch {
-	case d.expired(lr.err):
-		return d.fail(step, err)
-	case lr.err == errResponseTooLarge:
-		return &HandshakeError{Reason: "response headers" + from + " longer than " + strconv.Itoa(maxResponseHeaderBytes) + " bytes"}
-	case lr.err == io.EOF:
-		return d.fail(step, fmt.Errorf("connection closed before the response ended: %w", io.ErrUnexpectedEOF))
-	case lr.err != nil:
-		return d.fail(step, err)
-	}
-	// net/http's message may hold the malformed line as it came.
-	return &HandshakeError{Reason: "malformed response" + from + ": " + quoteText(err.Error(), maxQuoteBytes)}
-}
-
-// ctxErr is the error of a handshake whose time is up or whose context
-// ended: the context's error, or else the handshake timeout.
-func (d *dialer) ctxErr() error {
-	if err := d.ctx.Err(); err != nil {
-		return err
-	}
-	if d.ctxFirst {
-		return context.DeadlineExceeded // the context's timer has yet to fire
-	}
-	return &timeoutError{d.o.HandshakeTimeout}
 }
 
 // timeoutError is a handshake that did not finish within HandshakeTimeout.

@@ -78,3 +78,18 @@ func hostPort(host, port string, secure bool) string {
 	}
 	return net.JoinHostPort(host, port)
 }
+
+// isToken reports whether s is an RFC 9110 §5.6.2 token, as header names
+// and subprotocols must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

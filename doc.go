@@ -26,8 +26,9 @@
 //
 // Every method of Conn is safe for concurrent use: any number of goroutines
 // may call Send, SendText, Wait, Read, Ping and CloseWith at once. Each
-// message is written as one frame, never interleaved with another. There is
-// no one-reader-one-writer rule to keep.
+// message is written whole, as one frame or as the fragments of a stream,
+// never interleaved with another. There is no one-reader-one-writer rule
+// to keep.
 //
 // Who reads the socket depends on what the application asks for. A Wait
 // (or the Messages iterator) reads it itself while nothing else does, so a
@@ -41,6 +42,29 @@
 // else reads. Send starts nothing: a connection only ever sent on, as with
 // other libraries, answers no pings and learns of the peer's close when a
 // write fails; call Done to have it read.
+//
+// # Streamed messages
+//
+// A message too large to hold in memory, or larger than MaxMessageSize,
+// can be sent and received as a stream. SendStream returns an
+// io.WriteCloser whose every Write goes out at once as fragments (RFC
+// 6455 §5.4) and whose Close ends the message. While it is open, other
+// data messages wait for it rather than interleave, as no data frame may
+// go between fragments; control frames do go between them, so pongs,
+// pings and the closing handshake are never held up by a long message. A
+// streamed message is sent uncompressed.
+//
+// WaitStream returns the next message as an io.ReadCloser that reads it
+// from the socket as it arrives, under a size limit of its own that may
+// pass MaxMessageSize, checking text as UTF-8 across fragments and
+// inflating a compressed message as it goes. A stream is only ever taken
+// from the socket by the goroutine that asks for it, as Wait reads it,
+// never from the mailbox: once the reader goroutine has started (see
+// Concurrency), WaitStream returns ErrStreamUnavailable, and until then
+// nothing is queued. A message taken as a stream and not read to its end
+// is discarded by the next call that takes a message, or by CloseWith.
+// BenchmarkStreamMessage sends and receives a 1 GiB message over TCP with
+// the heap under 1 MiB (bench/README.md, "Streams").
 //
 // # Limits and defaults
 //

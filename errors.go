@@ -102,8 +102,8 @@ func CloseStatus(err error) CloseCode {
 	return 0
 }
 
-// ErrClosed is returned by Send, Ping and CloseWith once the connection is
-// closing or closed. errors.Is(ErrClosed, net.ErrClosed) holds.
+// ErrClosed is returned by Send, Ping, CloseWith and the writer of
+// SendStream once the connection is closing or closed. errors.Is(ErrClosed, net.ErrClosed) holds.
 var ErrClosed = fmt.Errorf("websocket: connection closed: %w", net.ErrClosed)
 
 // errInvalidUTF8 is returned by SendText for a string that is not UTF-8: a

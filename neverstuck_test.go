@@ -154,6 +154,38 @@ func TestSendContextMidFrame(t *testing.T) {
 		if !c.isClosing() {
 			t.Error("the connection is still open after a frame was cut")
 		}
+		<-c.Done()
+		if ce, _ := c.Err().(*CloseError); ce == nil || !strings.Contains(ce.Reason, "context") {
+			t.Errorf("Err() = %v, want the reason to name the send's context", c.Err())
+		}
+	})
+}
+
+// TestSendContextEndsAfterFrame: a context that ends just as the frame
+// has gone out leaves no past write deadline behind: with WriteTimeout
+// off, nothing else would move it, and the next send would fail.
+func TestSendContextEndsAfterFrame(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, peer := serverOn(t, &Options{WriteTimeout: -1})
+		p := &rawPeer{t: t, nc: peer, br: bufioReader(peer)}
+		ctx, cancel := context.WithCancel(context.Background())
+		read := make(chan struct{})
+		go func() {
+			p.readFrame()
+			cancel() // the frame is out; SendContext has not returned yet
+			close(read)
+		}()
+		must(t, c.lockWriter())
+		c.writeWithin(ctx, func() error {
+			err := writeMessageLocked(c, opBinary, []byte("one"))
+			<-read // the context ends before writeWithin looks at it
+			return err
+		})
+		c.wmu.Unlock()
+		go p.readFrame()
+		if err := c.Send([]byte("two")); err != nil {
+			t.Fatalf("Send after a context that ended after its frame = %v", err)
+		}
 	})
 }
 

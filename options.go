@@ -123,7 +123,8 @@ type Options struct {
 	// MaxMessageSize is the largest message, in bytes, that this side
 	// accepts; a bigger one fails the connection with 1009 before its
 	// payload is read. Zero means DefaultMaxMessageSize (1 MiB). It does not
-	// limit what this side sends.
+	// limit what this side sends, nor a message read with WaitStream, which
+	// takes its own limit.
 	MaxMessageSize int64
 
 	// MailboxMessages and MailboxBytes bound the messages that wait for the

@@ -6,10 +6,14 @@ import (
 	"encoding/binary"
 )
 
-// Ping sends a ping and waits for its pong, or for ctx to be done.
+// Ping sends a ping and waits for its pong, or for ctx to be done. Under
+// js/wasm it fails at once: a browser's WebSocket cannot send pings.
 func (c *Conn) Ping(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if t, ok := c.nc.(interface{ pingUnsupported() error }); ok {
+		return t.pingUnsupported() // a browser's WebSocket (js/wasm)
 	}
 	c.startReader() // to read the pong
 	c.pingMu.Lock()

@@ -40,9 +40,14 @@ type Message struct {
 // connection ended.
 //
 // While no other goroutine reads the socket, Wait reads it itself, so the
-// message comes straight from the socket to the caller (see Conn).
+// message comes straight from the socket to the caller (see Conn). A
+// message taken by WaitStream and not read to its end is discarded first,
+// here as in WaitContext, WaitTimeout, Read and Messages.
 func (c *Conn) Wait() (Message, error) {
 	c.mb.markConsumer()
+	if r := c.rstream.Load(); r != nil { // a streamed message left unread
+		r.discard()
+	}
 	// Until a reader goroutine starts, nothing is ever queued: the
 	// message is read here, unless another Wait is reading already.
 	if c.lockReadHere() {
@@ -76,6 +81,7 @@ func (c *Conn) Wait() (Message, error) {
 func (c *Conn) WaitContext(ctx context.Context) (Message, error) {
 	c.mb.markConsumer()
 	c.startReader()
+	c.abandonStream() // the reader goroutine discards its rest
 	m, ok, err := c.mb.wait(ctx)
 	if ok {
 		return m, nil
@@ -99,6 +105,7 @@ func (c *Conn) WaitTimeout(d time.Duration) (Message, error) {
 func (c *Conn) Read() (m Message, ok bool) {
 	c.mb.markConsumer()
 	c.startReader()
+	c.abandonStream()
 	m, ok, _ = c.mb.take(nil)
 	return m, ok
 }

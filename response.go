@@ -8,6 +8,10 @@ import (
 	"strings"
 )
 
+// handshakeBufferSize sizes the response reader: large enough for a usual
+// 101 response with a few cookies, and for the frames sent right after it.
+const handshakeBufferSize = 4096
+
 // readResponse reads the response to req: a plain 101 by readSwitching,
 // anything else by http.ReadResponse.
 func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {

@@ -15,7 +15,13 @@ import (
 // of header and payload; large masked ones are masked into the buffer piece
 // by piece, so the caller's bytes are never changed.
 func writeFrameLocked[P []byte | string](c *Conn, op opcode, p P, rsv byte) error {
-	h := header{fin: true, rsv: rsv, op: op, length: int64(len(p))}
+	return writeFragmentLocked(c, op, p, rsv, true)
+}
+
+// writeFragmentLocked is writeFrameLocked for a frame that may not be its
+// message's last (fin false), as a streamed message sends them.
+func writeFragmentLocked[P []byte | string](c *Conn, op opcode, p P, rsv byte, fin bool) error {
+	h := header{fin: fin, rsv: rsv, op: op, length: int64(len(p))}
 	if c.client {
 		h.masked = true
 		h.key = maskKeys.next()
@@ -93,6 +99,9 @@ func (c *Conn) wrote(err error) error {
 	if err != nil {
 		if isTimeout(err) && !c.closeSent {
 			reason := "a write did not finish within " + c.opts.WriteTimeout.String()
+			if c.ctxCut.Load() {
+				reason = "a send's context ended while its frame was being written"
+			}
 			c.cause.CompareAndSwap(nil, &reason)
 		}
 		c.markClosing()
@@ -101,9 +110,15 @@ func (c *Conn) wrote(err error) error {
 	return err
 }
 
-// writeFrame writes one frame, unless the connection is closing.
+// writeFrame writes one frame, unless the connection is closing. A control
+// frame goes between the fragments of a streamed message; a data frame
+// waits for it to end.
 func writeFrame[P []byte | string](c *Conn, op opcode, p P) error {
-	if err := c.lockWriter(); err != nil {
+	lock := c.lockWriter
+	if op.isControl() {
+		lock = c.lockControl
+	}
+	if err := lock(); err != nil {
 		return err
 	}
 	defer c.wmu.Unlock()
@@ -120,10 +135,24 @@ func writeMessage[P []byte | string](c *Conn, op opcode, p P) error {
 	return writeMessageLocked(c, op, p)
 }
 
-// lockWriter locks c.wmu for a data or ping frame and writes the pongs
-// owed first. It fails, with c.wmu unlocked, once the connection is
+// lockWriter locks c.wmu for a data message and writes the pongs owed
+// first. While a streamed message is being sent (SendStream), it waits for
+// that message to end: RFC 6455 §5.4 lets no other data frame go between
+// its fragments. It fails, with c.wmu unlocked, once the connection is
 // closing.
 func (c *Conn) lockWriter() error {
+	c.wmu.Lock()
+	if c.sending != nil {
+		c.wmu.Unlock()
+		return c.lockWriterContext(context.Background())
+	}
+	return c.readyToWrite()
+}
+
+// lockControl locks c.wmu for a control frame (a ping), which may go
+// between the fragments of a streamed message, and writes the pongs owed
+// first. It fails, with c.wmu unlocked, once the connection is closing.
+func (c *Conn) lockControl() error {
 	c.wmu.Lock()
 	return c.readyToWrite()
 }
@@ -198,32 +227,69 @@ func (c *Conn) SendContext(ctx context.Context, m Message) error {
 		return err
 	}
 	defer c.wmu.Unlock()
+	return c.writeWithin(ctx, func() error { return writeMessageLocked(c, op, m.Data) })
+}
+
+// writeWithin runs write, which writes with c.wmu held, and cuts it short
+// if ctx is done first: the write deadline is moved into the past, so the
+// write returns, and the frame half written fails the connection.
+func (c *Conn) writeWithin(ctx context.Context, write func() error) error {
+	if ctx.Done() == nil {
+		return write()
+	}
 	interrupted := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
+		c.wdMu.Lock()
 		c.ctxCut.Store(true)
 		c.nc.SetWriteDeadline(time.Unix(1, 0)) // in the past: the write returns
+		c.wdMu.Unlock()
 		close(interrupted)
 	})
-	err = writeMessageLocked(c, op, m.Data)
+	err := write()
 	if !stop() {
 		<-interrupted
-		c.ctxCut.Store(false) // the next write moves the deadline
 		if err != nil {
 			return fmt.Errorf("websocket: send abandoned mid-frame, connection failed: %w", ctx.Err())
 		}
+		// The frame went out before the cut: undo it, or the next write
+		// would meet a deadline in the past.
+		c.wdMu.Lock()
+		c.ctxCut.Store(false)
+		switch {
+		case c.closeCut.Load():
+			c.nc.SetWriteDeadline(time.Now().Add(c.opts.CloseTimeout))
+		case c.opts.WriteTimeout > 0:
+			c.nc.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout / 2))
+		default:
+			c.nc.SetWriteDeadline(time.Time{})
+		}
+		c.wdMu.Unlock()
 	}
 	return err
 }
 
-// lockWriterContext is lockWriter, giving up when ctx is done first.
+// lockWriterContext is lockWriter, giving up when ctx is done first, also
+// while it waits for a streamed message to end.
 func (c *Conn) lockWriterContext(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := c.wmu.lockContext(ctx); err != nil {
-		return err
+	for {
+		if err := c.wmu.lockContext(ctx); err != nil {
+			return err
+		}
+		stream := c.sending
+		if stream == nil || c.closeSent {
+			return c.readyToWrite()
+		}
+		c.wmu.Unlock()
+		select {
+		case <-stream:
+		case <-c.closing: // readyToWrite then fails
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return c.readyToWrite()
 }
 
 // writeLock is the write lock: a mutex that a writer can also wait for
