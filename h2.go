@@ -153,7 +153,7 @@ type h2Conn struct {
 	rest      []byte        // what Read has not returned of the current chunk
 	chunk     []byte        // the current chunk's whole buffer
 	pumped    chan struct{} // closed when the body reader has returned
-	rdl, wdl  h2Deadline
+	rdl, wdl  deadline      // as a net.Conn's (see netconn.go)
 
 	// Writing. writeMu serialises Write.
 	writeMu   sync.Mutex
@@ -186,6 +186,8 @@ func newH2Conn(ctx context.Context, body io.ReadCloser, send func([]byte) (int, 
 		pumped:    make(chan struct{}),
 		written:   make(chan struct{}),
 	}
+	s.rdl.init()
+	s.wdl.init()
 	s.stopCtx = context.AfterFunc(ctx, func() {
 		s.gone.Store(true)
 		s.Close()
@@ -245,7 +247,7 @@ func (s *h2Conn) Read(p []byte) (int, error) {
 				return 0, s.readErr
 			}
 			s.rest, s.chunk = b, b
-		case <-s.rdl.expired():
+		case <-s.rdl.context().Done():
 			return 0, os.ErrDeadlineExceeded
 		case <-s.closed:
 			return 0, net.ErrClosed
@@ -311,7 +313,7 @@ func (s *h2Conn) Write(p []byte) (int, error) {
 			if r.err != nil || retry {
 				return r.n, r.err
 			}
-		case <-s.wdl.expired():
+		case <-s.wdl.context().Done():
 			return 0, os.ErrDeadlineExceeded
 		case <-s.closed:
 			return 0, net.ErrClosed
@@ -320,7 +322,7 @@ func (s *h2Conn) Write(p []byte) (int, error) {
 	select {
 	case <-s.closed:
 		return 0, net.ErrClosed
-	case <-s.wdl.expired():
+	case <-s.wdl.context().Done():
 		return 0, os.ErrDeadlineExceeded
 	default:
 	}
@@ -328,7 +330,7 @@ func (s *h2Conn) Write(p []byte) (int, error) {
 	select {
 	case r := <-s.results:
 		return r.n, r.err
-	case <-s.wdl.expired():
+	case <-s.wdl.context().Done():
 		s.inflight = p
 		return 0, os.ErrDeadlineExceeded
 	case <-s.closed:
@@ -432,64 +434,6 @@ func (s *h2Conn) SetDeadline(t time.Time) error {
 
 func (s *h2Conn) SetReadDeadline(t time.Time) error  { s.rdl.set(t); return nil }
 func (s *h2Conn) SetWriteDeadline(t time.Time) error { s.wdl.set(t); return nil }
-
-// h2Deadline is a deadline as a net.Conn has one: a channel that is
-// closed once it has passed, which a call under way watches, and which
-// setting a new deadline replaces once it was closed.
-type h2Deadline struct {
-	mu    sync.Mutex
-	ch    chan struct{}
-	timer *time.Timer
-	gen   uint64 // which setting the timer belongs to
-}
-
-// expired returns the channel that is closed when the deadline passes.
-func (d *h2Deadline) expired() <-chan struct{} {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.ch == nil {
-		d.ch = make(chan struct{})
-	}
-	return d.ch
-}
-
-func (d *h2Deadline) set(t time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.gen++
-	if d.timer != nil {
-		d.timer.Stop() // a stale firing sees another gen
-		d.timer = nil
-	}
-	if d.ch == nil || isClosed(d.ch) {
-		d.ch = make(chan struct{})
-	}
-	if t.IsZero() {
-		return
-	}
-	wait := time.Until(t)
-	if wait <= 0 {
-		close(d.ch)
-		return
-	}
-	gen, ch := d.gen, d.ch
-	d.timer = time.AfterFunc(wait, func() {
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if d.gen == gen {
-			close(ch)
-		}
-	})
-}
-
-func isClosed(ch chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
 
 // overStream reports whether c runs on an HTTP/2 stream, which ends when
 // the HTTP handler returns.
