@@ -108,13 +108,21 @@ func canFlush(w http.ResponseWriter) bool {
 	}
 }
 
-// errHandlerReturned is what reading and writing a stream return once its
-// HTTP handler has returned: net/http has ended the stream.
-var errHandlerReturned = errors.New("websocket: the HTTP/2 stream has ended: its HTTP handler returned (over HTTP/2, the handler must not return while the connection is in use)")
+// errStreamGone is what reading and writing a stream return once it is
+// no longer this side's: its HTTP handler returned, or the peer reset it.
+var errStreamGone = errors.New("websocket: the HTTP/2 stream has ended: the peer reset it, or its HTTP handler returned (over HTTP/2, the handler must not return while the connection is in use)")
 
-// h2Conn is a net.Conn over one HTTP/2 stream of Go's server: reads
-// come from the request body, writes go to the response, each flushed as
-// it is written. It keeps the semantics the rest of Conn relies on:
+// closedErr is the error of a call on a closed stream.
+func (s *h2Conn) closedErr() error {
+	if s.gone.Load() {
+		return errStreamGone
+	}
+	return net.ErrClosed
+}
+
+// h2Conn is a net.Conn over one HTTP/2 stream: on Go's server, reads come
+// from the request body and writes go to the response, each flushed as it
+// is written. It keeps the semantics the rest of Conn relies on:
 //
 //   - Deadlines are its own. net/http's (ResponseController's
 //     SetReadDeadline and SetWriteDeadline) reset the stream when they
@@ -188,10 +196,13 @@ func newH2Conn(ctx context.Context, body io.ReadCloser, send func([]byte) (int, 
 	}
 	s.rdl.init()
 	s.wdl.init()
+	made := make(chan struct{})
 	s.stopCtx = context.AfterFunc(ctx, func() {
+		<-made // s.stopCtx is set
 		s.gone.Store(true)
 		s.Close()
 	})
+	close(made)
 	return s
 }
 
@@ -238,7 +249,7 @@ func (s *h2Conn) Read(p []byte) (int, error) {
 	if len(s.rest) == 0 {
 		select {
 		case <-s.closed:
-			return 0, net.ErrClosed
+			return 0, s.closedErr()
 		default:
 		}
 		select {
@@ -250,7 +261,7 @@ func (s *h2Conn) Read(p []byte) (int, error) {
 		case <-s.rdl.context().Done():
 			return 0, os.ErrDeadlineExceeded
 		case <-s.closed:
-			return 0, net.ErrClosed
+			return 0, s.closedErr()
 		}
 	}
 	n := copy(p, s.rest)
@@ -316,12 +327,12 @@ func (s *h2Conn) Write(p []byte) (int, error) {
 		case <-s.wdl.context().Done():
 			return 0, os.ErrDeadlineExceeded
 		case <-s.closed:
-			return 0, net.ErrClosed
+			return 0, s.closedErr()
 		}
 	}
 	select {
 	case <-s.closed:
-		return 0, net.ErrClosed
+		return 0, s.closedErr()
 	case <-s.wdl.context().Done():
 		return 0, os.ErrDeadlineExceeded
 	default:
@@ -335,7 +346,7 @@ func (s *h2Conn) Write(p []byte) (int, error) {
 		return 0, os.ErrDeadlineExceeded
 	case <-s.closed:
 		s.inflight = p
-		return 0, net.ErrClosed
+		return 0, s.closedErr()
 	}
 }
 
@@ -375,11 +386,11 @@ func (s *h2Conn) write(p []byte) (r writeResult) {
 		// Upgrade) leaves w to net/http, whose ResponseWriter panics when
 		// used after the handler: an error here, not a crash.
 		if recover() != nil {
-			r = writeResult{0, errHandlerReturned}
+			r = writeResult{0, errStreamGone}
 		}
 	}()
 	if s.gone.Load() {
-		return writeResult{0, errHandlerReturned}
+		return writeResult{0, errStreamGone}
 	}
 	n, err := s.send(p)
 	return writeResult{n, err}

@@ -92,6 +92,7 @@ func TestRFC8441(t *testing.T) {
 	t.Run("peer that stops reading", testRFC8441StuckWrite)
 	t.Run("Upgrade handler that returns", testRFC8441HandlerReturned)
 	t.Run("Shutdown", testRFC8441Shutdown)
+	t.Run("peer resets the stream", testRFC8441PeerReset)
 	t.Run("ResponseWriter that cannot flush", testRFC8441NoFlush)
 }
 
@@ -396,8 +397,8 @@ func testRFC8441HandlerReturned(t *testing.T) {
 		t.Error("SendText after the handler returned succeeded")
 	}
 	var ce *CloseError
-	if !errors.As(ws.Err(), &ce) || ce.Code != CloseAbnormalClosure {
-		t.Errorf("server side ended with %v, want 1006", ws.Err())
+	if !errors.As(ws.Err(), &ce) || ce.Code != CloseAbnormalClosure || !strings.Contains(ce.Reason, "handler returned") {
+		t.Errorf("server side ended with %v, want 1006 saying why", ws.Err())
 	}
 	select {
 	case <-client.Done():
@@ -629,5 +630,33 @@ func TestRFC8441NotOffered(t *testing.T) {
 	_, _, err := dialH2(t, srv, "/", nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "extended connect not supported") {
 		t.Fatalf("extended CONNECT without the setting: %v", err)
+	}
+}
+
+// testRFC8441PeerReset: a peer that resets its stream (RST_STREAM, RFC
+// 8441 §5's TCP reset) ends the connection at once, as dropped (1006),
+// and its handler returns; the HTTP/2 connection itself stays up.
+func testRFC8441PeerReset(t *testing.T) {
+	ended := make(chan error, 1)
+	srv := startH2Server(t, Require(func(ws *Conn, r *http.Request) {
+		echoLoop(ws)
+		ended <- ws.Err()
+	}, nil))
+	st, err := wstest.DialH2(context.Background(), srv.Listener.Addr().String(), "/", trustServer(srv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	st.Response.Body.Close() // net/http's client resets the stream (CANCEL)
+	select {
+	case err := <-ended:
+		var ce *CloseError
+		// Either the request's context ended first, or the body's read
+		// saw the RST_STREAM: both name it.
+		if !errors.As(err, &ce) || ce.Code != CloseAbnormalClosure || !strings.Contains(ce.Reason, "reset") && !strings.Contains(ce.Reason, "CANCEL") {
+			t.Errorf("server side ended with %v, want 1006 saying the peer reset the stream", err)
+		}
+	case <-time.After(testWait):
+		t.Fatal("the handler did not return after the peer reset the stream")
 	}
 }
