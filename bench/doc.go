@@ -20,9 +20,9 @@
 // Every sub-benchmark is named lib=<name>/.../size=<16B|1KiB|16KiB|1MiB>
 // (BenchmarkMask adds 64B and 64KiB), so that "benchstat -col /lib" puts
 // the libraries side by side. All messages are binary (no UTF-8 check
-// anywhere), uncompressed, with the libraries' default 4 KiB buffers; read
-// limits are raised to 4 MiB where a library has one, so that 1 MiB
-// messages pass.
+// anywhere), uncompressed but in the Compressed benchmarks, with the
+// libraries' default 4 KiB buffers; read limits are raised to 4 MiB where
+// a library has one, so that 1 MiB messages pass.
 //
 //   - BenchmarkReceive: the server side reads masked client frames from an
 //     in-memory net.Conn that replays a stream made by this package's own
@@ -52,6 +52,22 @@
 //     with the library's client and server over net/http, and teardown, on
 //     127.0.0.1. It reports upgrades/s; having no payload, it is the one
 //     benchmark without b.SetBytes.
+//   - BenchmarkCompressedReceive and BenchmarkCompressedEcho
+//     (mode=no-takeover|takeover, size=1KiB|16KiB|1MiB): permessage-deflate
+//     (RFC 7692) with zerows, gorilla (EnableCompression; no takeover only)
+//     and gws (PermessageDeflate, 32 KiB windows both ways), each at its
+//     default level, BestSpeed. The payload is JSON text from
+//     internal/corpus, cycling through several different messages so
+//     that context takeover finds similar but not equal earlier ones.
+//     Receive replays masked frames compressed by this package with
+//     compress/flate; Echo is Echo's inflight=1 with compression on both
+//     sides. MB/s is uncompressed payload; wire/msg is the frame bytes on
+//     the wire over the payload bytes (Echo measures it, both ways, on a
+//     recorded connection before the timed loop); cpu-ns/op is the CPU
+//     time of the whole process per op (getrusage), which a shared
+//     machine disturbs far less than the wall time. TestCompressedPeers
+//     checks that every adapter negotiates the mode it is credited with
+//     and sends every message compressed.
 //   - BenchmarkMask: XOR masking of a buffer in place, one op per buffer,
 //     at 64B and 64KiB as well as the usual sizes. Of the peers only gobwas
 //     exports its masking (ws.Cipher). zerows's is unexported, but Go's
@@ -72,7 +88,8 @@
 //
 // TestPeers checks that every adapter really moves the bytes it is
 // credited with. The command in cmd/idlemem measures a server's memory per
-// idle connection, each library in a child process of its own.
+// idle connection, each library and compression mode in a child process
+// of its own, fresh and after one message each way.
 //
 // # How to read it
 //

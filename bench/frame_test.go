@@ -16,6 +16,12 @@ const (
 // appendFrame appends one final frame with the given opcode and payload.
 // A non-nil mask makes it a masked (client) frame.
 func appendFrame(dst []byte, op byte, payload []byte, mask *[4]byte) []byte {
+	return appendFrameBits(dst, 0x80|op, payload, mask)
+}
+
+// appendFrameBits is appendFrame with the whole first byte given: FIN,
+// RSV1-3 and the opcode.
+func appendFrameBits(dst []byte, first byte, payload []byte, mask *[4]byte) []byte {
 	var maskBit byte
 	if mask != nil {
 		maskBit = 0x80
@@ -23,12 +29,12 @@ func appendFrame(dst []byte, op byte, payload []byte, mask *[4]byte) []byte {
 	n := len(payload)
 	switch {
 	case n < 126:
-		dst = append(dst, 0x80|op, maskBit|byte(n))
+		dst = append(dst, first, maskBit|byte(n))
 	case n <= 0xffff:
-		dst = append(dst, 0x80|op, maskBit|126)
+		dst = append(dst, first, maskBit|126)
 		dst = binary.BigEndian.AppendUint16(dst, uint16(n))
 	default:
-		dst = append(dst, 0x80|op, maskBit|127)
+		dst = append(dst, first, maskBit|127)
 		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
 	}
 	if mask == nil {

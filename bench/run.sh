@@ -4,7 +4,7 @@
 # results/, so the section can be checked, or regenerated without
 # measuring again with: go run ./cmd/report -readme README.md
 #
-#   ./run.sh              # about 40 minutes on 2 cores
+#   ./run.sh              # about 55 minutes on 2 cores
 #   QUICK=1 ./run.sh      # short runs: tests the script, not the libraries
 #
 # Environment:

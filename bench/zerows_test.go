@@ -40,8 +40,13 @@ func (w *captureWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func zerowsServer(w http.ResponseWriter, r *http.Request) (endpoint, error) {
+	return zerowsUpgrade(w, r, zerowsOpts)
+}
+
+// zerowsUpgrade is zerowsServer with the given options.
+func zerowsUpgrade(w http.ResponseWriter, r *http.Request, opts *websocket.Options) (endpoint, error) {
 	cw := &captureWriter{ResponseWriter: w}
-	c, err := websocket.Upgrade(cw, r, zerowsOpts)
+	c, err := websocket.Upgrade(cw, r, opts)
 	if err != nil {
 		return nil, err
 	}

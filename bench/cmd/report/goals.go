@@ -59,6 +59,10 @@ func (d *data) goals(idles []idle) []goal {
 		{"Echo speed vs best peer, small", "≥ 1.2× at 16B, 1KiB", d.speedVs("Echo", []string{"16B", "1KiB"}, "", 1.2)},
 		{"Echo speed vs best peer, large", "≥ 1.0× at 16KiB, 1MiB", d.speedVs("Echo", []string{"16KiB", "1MiB"}, "", 1.0)},
 		{"Idle memory", fmt.Sprintf("≤ 8 KiB/conn at %d conns", idleConns), idleCheck(idles)},
+		{"Idle memory, compression without context takeover", fmt.Sprintf("≤ zerows off + 1 KiB/conn at %d conns", idleConns), idleCompressionChecks(idles)},
+		{"Idle memory, context takeover", fmt.Sprintf("< gws takeover at %d conns", idleConns), idleTakeoverChecks(idles)},
+		{"Compressed echo speed vs best peer, same mode", "≥ 1.0× at 1KiB, 16KiB, 1MiB", d.speedVs("CompressedEcho", []string{"1KiB", "16KiB", "1MiB"}, "", 1.0)},
+		{"Compressed receive speed vs best peer, same mode", "≥ 1.0× at 1KiB, 16KiB, 1MiB", d.speedVs("CompressedReceive", []string{"1KiB", "16KiB", "1MiB"}, "", 1.0)},
 		{"Handshake upgrades/s vs gorilla", "≥ 1.2×", d.speedVs("Handshake", nil, "gorilla", 1.2)},
 		{"Broadcast speed vs gorilla", "≥ 2.0×", d.speedVs("Broadcast", nil, "gorilla", 2.0)},
 	}
@@ -173,7 +177,7 @@ func payloadPlus64(r *row) (float64, bool) {
 
 func idleCheck(idles []idle) []check {
 	for _, l := range idles {
-		if l.lib != base {
+		if l.lib != base || (l.mode != "off" && l.mode != "") || l.msgs != 0 {
 			continue
 		}
 		c := check{label: fmt.Sprintf("%d conns", l.conns), value: fmt.Sprintf("%.2f KiB/conn", l.rssPerConn)}
@@ -197,4 +201,50 @@ func writeGoals(b *strings.Builder, gs []goal) {
 		}
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", g.name, g.target, strings.Join(ms, "; "), g.verdict())
 	}
+}
+
+// findIdle returns lib's idlemem line in mode after msgs messages.
+func findIdle(idles []idle, lib, mode string, msgs int) (idle, bool) {
+	for _, l := range idles {
+		if l.lib == lib && l.mode == mode && l.msgs == msgs {
+			return l, true
+		}
+	}
+	return idle{}, false
+}
+
+// idleVs checks zerows in mode against other in otherMode, fresh (msgs
+// 0) and after one message each way (msgs 1): ok(zerows KiB/conn, other
+// KiB/conn) says whether the case is met.
+func idleVs(idles []idle, mode, other, otherMode string, ok func(z, o float64) bool) []check {
+	var out []check
+	for msgs, when := range []string{"fresh", "after 1 msg"} {
+		c := check{label: when}
+		z, okz := findIdle(idles, base, mode, msgs)
+		o, oko := findIdle(idles, other, otherMode, msgs)
+		switch {
+		case !okz:
+			c.value, c.missing = base+" "+mode+" not measured", true
+		case !oko:
+			c.value, c.missing = other+" "+otherMode+" not measured", true
+		default:
+			c.value = fmt.Sprintf("%.2f vs %s %s %.2f KiB/conn", z.rssPerConn, other, otherMode, o.rssPerConn)
+			c.missing = z.conns != idleConns || o.conns != idleConns
+			c.ok = ok(z.rssPerConn, o.rssPerConn)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// idleCompressionChecks: zerows with compression and no context
+// takeover costs at most 1 KiB per connection more than without.
+func idleCompressionChecks(idles []idle) []check {
+	return idleVs(idles, "no-takeover", base, "off", func(z, o float64) bool { return z <= o+1 })
+}
+
+// idleTakeoverChecks: zerows with context takeover costs less per
+// connection than gws with context takeover and the same 32 KiB windows.
+func idleTakeoverChecks(idles []idle) []check {
+	return idleVs(idles, "takeover", "gws", "takeover", func(z, o float64) bool { return z < o })
 }

@@ -161,15 +161,20 @@ func parseSize(s string) (int64, bool) {
 	return n * mult, true
 }
 
-// idle is one library's line of cmd/idlemem output.
+// idle is one line of cmd/idlemem output: a library in one compression
+// mode, before (msgs 0) or after (msgs 1) one message each way.
 type idle struct {
 	lib        string
+	mode       string // "off" when the output has no mode column
+	msgs       int
 	conns      int
 	rssPerConn float64 // KiB
+	goPerConn  float64 // KiB, Go heap+stack
 }
 
 // parseIdlemem reads cmd/idlemem's table: a header whose column names are
-// separated by two or more spaces, then one line per library.
+// separated by two or more spaces, then one line per library and mode.
+// Output from before the mode and msgs columns reads as mode off, msgs 0.
 func parseIdlemem(r io.Reader) ([]idle, error) {
 	sc := bufio.NewScanner(r)
 	sep := regexp.MustCompile(`\s{2,}`)
@@ -190,14 +195,20 @@ func parseIdlemem(r io.Reader) ([]idle, error) {
 		if len(f) != len(cols) {
 			return nil, fmt.Errorf("idlemem: %d fields under %d columns: %q", len(f), len(cols), line)
 		}
-		d := idle{lib: f[0]}
+		d := idle{lib: f[0], mode: "off"}
 		for i, c := range cols {
 			var err error
 			switch c {
+			case "mode":
+				d.mode = f[i]
+			case "msgs":
+				d.msgs, err = strconv.Atoi(f[i])
 			case "conns":
 				d.conns, err = strconv.Atoi(f[i])
 			case "RSS KiB/conn":
 				d.rssPerConn, err = strconv.ParseFloat(f[i], 64)
+			case "Go heap+stack KiB/conn":
+				d.goPerConn, err = strconv.ParseFloat(f[i], 64)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("idlemem: %s %q: %w", c, f[i], err)

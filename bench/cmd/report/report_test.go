@@ -207,6 +207,47 @@ func TestGoals(t *testing.T) {
 	}
 }
 
+func TestIdleCompressionGoals(t *testing.T) {
+	idles, err := parseIdlemem(strings.NewReader(`     lib         mode  msgs  conns  base RSS KiB  idle RSS KiB  RSS KiB/conn  Go heap+stack KiB/conn  goroutines/conn
+  zerows          off     0  10000          8952         11948          6.50                    7.04             1.00
+  zerows          off     1  10000          8952         13744          7.00                   13.07             1.00
+  zerows  no-takeover     0  10000          8836         12180          7.40                    7.52             1.00
+  zerows  no-takeover     1  10000          8836         12792          8.10                    9.55             1.00
+  zerows     takeover     0  10000          8980         12300          7.00                    7.49             1.00
+  zerows     takeover     1  10000          8980         62708        179.09                 1220.43             1.00
+     gws     takeover     0  10000         10248         14624         14.59                   84.32             1.00
+     gws     takeover     1  10000         10248         24256         46.69                  122.99             1.00
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idles) != 8 || idles[5].mode != "takeover" || idles[5].msgs != 1 || idles[5].goPerConn != 1220.43 {
+		t.Fatalf("parsed %+v", idles)
+	}
+	// The plain goal reads the off, fresh line only.
+	if g := (goal{checks: idleCheck(idles)}); g.checks[0].value != "6.50 KiB/conn" || g.verdict() != "met" {
+		t.Errorf("idle: %+v, %s", g.checks, g.verdict())
+	}
+	// 7.40 ≤ 6.50+1 fresh; 8.10 > 7.00+1 after one message.
+	g := goal{checks: idleCompressionChecks(idles)}
+	if v := g.verdict(); v != "**not met**: after 1 msg" {
+		t.Errorf("no takeover: %q", v)
+	}
+	// 7.00 < 14.59 fresh; 179.09 > 46.69 after one message.
+	g = goal{checks: idleTakeoverChecks(idles)}
+	if v := g.verdict(); v != "**not met**: after 1 msg" {
+		t.Errorf("takeover: %q", v)
+	}
+	if m := g.checks[1].value; m != "179.09 vs gws takeover 46.69 KiB/conn" {
+		t.Errorf("takeover after 1 msg: %q", m)
+	}
+	// Nothing measured with compression: not checked, not failed.
+	g = goal{checks: idleTakeoverChecks(idles[:2])}
+	if v := g.verdict(); v != "not checked: fresh, after 1 msg" {
+		t.Errorf("takeover unmeasured: %q", v)
+	}
+}
+
 func TestSplice(t *testing.T) {
 	doc := "# x\n\n" + beginMarker + "\nold\n" + endMarker + "\ntail\n"
 	got, err := splice(doc, "new\n")
