@@ -88,40 +88,9 @@ func runH2Echo(t *testing.T, screenshot string) (page, ws h2Seen) {
 		t.Errorf("the page came over %q, want h2", proto)
 	}
 
-	sizes := []int{0, 1, 125, 126, 65535, 65536, 1 << 20}
-	var got struct {
-		Protocol string
-		Seen     []struct {
-			Kind string
-			N    int
-			OK   bool
-		}
-		Close struct {
-			Code     int
-			Reason   string
-			WasClean bool
-		}
-	}
 	url := "wss" + strings.TrimPrefix(srv.URL, "https") + "/echo"
-	sizesJSON := strings.ReplaceAll(fmt.Sprint(sizes), " ", ",")
-	if err := p.eval(echoScript+"("+jsString(url)+", "+sizesJSON+")", &got); err != nil {
-		t.Fatal(err)
-	}
+	got := runEchoPage(t, p, url)
 	ws = <-seen
-	if got.Protocol != "chat" {
-		t.Errorf("subprotocol %q, want chat (the server's first choice)", got.Protocol)
-	}
-	if len(got.Seen) != 2*len(sizes) {
-		t.Errorf("%d echoes, want %d", len(got.Seen), 2*len(sizes))
-	}
-	for _, s := range got.Seen {
-		if !s.OK {
-			t.Errorf("%s message of %d: came back different", s.Kind, s.N)
-		}
-	}
-	if c := got.Close; c.Code != 1000 || !c.WasClean || c.Reason != "done" {
-		t.Errorf("close: %+v, want a clean 1000 done", c)
-	}
 	// What the handshake negotiated, as the page sees it: a WebSocket of
 	// its own, opened and closed.
 	var extensions string
