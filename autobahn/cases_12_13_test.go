@@ -1,6 +1,7 @@
 package autobahn
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -27,15 +28,29 @@ import (
 // compressible binary, text sent as binary, text with non-ASCII
 // characters, and mostly incompressible binary.
 //
-// Scaled down unless -full is given: each case sends compressionCount()
-// messages instead of Autobahn's 1000 (sizes, fragment sizes and
-// negotiations unchanged), and the sections run against two echo styles
-// per side, not four: wait (SendMessage) and prepared (SendPrepared), the
-// two ways a message is compressed; the other styles differ from wait only
-// in how messages leave the mailbox, after inflating. So the 216 cases take
-// about a second per target rather than the half hour Autobahn's counts
-// take.
+// Scaled down: each case sends -deflate-messages messages (default 4)
+// instead of Autobahn's 1000 (sizes, fragment sizes and negotiations
+// unchanged), and unless -full is given the sections run against two echo
+// styles per side, not four: wait (SendMessage) and prepared
+// (SendPrepared), the two ways a message is compressed; the other styles
+// differ from wait only in how messages leave the mailbox, after
+// inflating. So the 216 cases take about a second per target; at
+// Autobahn's count they take over half an hour per target, as in the real
+// suite.
+var deflateMessages = flag.Int("deflate-messages", 4, "messages per case in sections 12 and 13 (Autobahn sends 1000)")
+
 var compressionStyles = []string{"wait", "prepared"}
+
+// compressionCount is the number of messages per case (Autobahn's: n).
+func compressionCount(n int) int {
+	return max(min(*deflateMessages, n), 1)
+}
+
+// compressionWait bounds a case: Autobahn's timeout for its 1000
+// messages, in proportion, and at least 30 s.
+func compressionWait(autobahnTimeout int) time.Duration {
+	return max(30*time.Second, time.Duration(autobahnTimeout)*time.Second*time.Duration(*deflateMessages)/1000)
+}
 
 // msgSizes are Autobahn's MSG_SIZES: (LEN, COUNT, timeout in s, AUTOFRAG).
 var msgSizes = [...]struct {
@@ -60,22 +75,6 @@ var msgSizes = [...]struct {
 	{131072, 1000, 480, 1024},
 	{131072, 1000, 480, 4096},
 	{131072, 1000, 480, 32768},
-}
-
-// compressionCount is the number of messages per case.
-func compressionCount(autobahn int) int {
-	if *full {
-		return autobahn
-	}
-	return max(autobahn/250, 1)
-}
-
-// compressionWait bounds a case: Autobahn's timeout at full counts.
-func compressionWait(autobahn int) time.Duration {
-	if *full {
-		return time.Duration(autobahn) * time.Second
-	}
-	return 30 * time.Second
 }
 
 // dataSet is one of the payloads messages are cut from.
