@@ -237,8 +237,9 @@ func serverHandshake(nc net.Conn, dc *deflateCase) (*bufio.Reader, *pmd, error) 
 		return nil, nil, err
 	}
 	key := req.Header.Get("Sec-WebSocket-Key")
-	if k, err := base64.StdEncoding.DecodeString(key); err != nil || len(k) != 16 ||
-		req.Header.Get("Sec-WebSocket-Version") != "13" || !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") {
+	if k, err := base64.StdEncoding.DecodeString(key); err != nil || len(k) != 16 || req.Method != http.MethodGet ||
+		req.Header.Get("Sec-WebSocket-Version") != "13" || !strings.EqualFold(req.Header.Get("Upgrade"), "websocket") ||
+		!strings.Contains(strings.ToLower(req.Header.Get("Connection")), "upgrade") {
 		nc.Write([]byte("HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"))
 		return nil, nil, fmt.Errorf("handshake: bad request %v", req.Header)
 	}
