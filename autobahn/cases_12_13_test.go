@@ -36,14 +36,33 @@ import (
 // differ from wait only in how messages leave the mailbox, after
 // inflating. So the 216 cases take about a second per target; at
 // Autobahn's count they take over half an hour per target, as in the real
-// suite.
+// suite. Under the race detector, one message per case and the wait style
+// alone (race_test.go).
 var deflateMessages = flag.Int("deflate-messages", 4, "messages per case in sections 12 and 13 (Autobahn sends 1000)")
 
-var compressionStyles = []string{"wait", "prepared"}
+// compressionStyles are the echo styles sections 12 and 13 run against
+// without -full: wait alone under the race detector.
+func compressionStyles() []string {
+	if raceEnabled && !*full {
+		return []string{"wait"}
+	}
+	return []string{"wait", "prepared"}
+}
 
-// compressionCount is the number of messages per case (Autobahn's: n).
+// compressionCount is the number of messages per case (Autobahn's: n):
+// one under the race detector unless -deflate-messages is given.
 func compressionCount(n int) int {
-	return max(min(*deflateMessages, n), 1)
+	m := *deflateMessages
+	if raceEnabled && !flagSet("deflate-messages") {
+		m = 1
+	}
+	return max(min(m, n), 1)
+}
+
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // compressionWait bounds a case: Autobahn's timeout for its 1000

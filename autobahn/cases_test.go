@@ -31,8 +31,8 @@ func sections() []section {
 		{"7", "Close Handling", cases7(), nil},
 		{"9", "Limits/Performance", cases9(), nil},
 		{"10", "Misc (auto-fragmentation)", cases10(), nil},
-		{"12", "WebSocket Compression (different payloads)", cases12(), compressionStyles},
-		{"13", "WebSocket Compression (different parameters)", cases13(), compressionStyles},
+		{"12", "WebSocket Compression (different payloads)", cases12(), compressionStyles()},
+		{"13", "WebSocket Compression (different parameters)", cases13(), compressionStyles()},
 	}
 }
 
