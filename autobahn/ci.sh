@@ -19,8 +19,9 @@
 # against the server on path / and the client with style wait:
 #   ci    168 of the 216 cases: all but 12.*.15-18 and 13.*.15-18, the
 #         128 KiB messages auto-fragmented into 256 to 32768 octets, which
-#         take 60% of the sections' time (about 15 min per side; see README.md)
-#   full  all 216 cases (about 35 min per side)
+#         take 60% of the sections' time (about 8 min per side on an idle
+#         2-core machine, 37 min on a loaded one; see README.md)
+#   full  all 216 cases (about 20 min per side idle, 35 loaded)
 # The server side and the client side run at the same time, each in one
 # wstest process: wstest (Python) is what takes the time, on one core each.
 # It fails unless every case of every run is OK or INFORMATIONAL (the suite
@@ -66,8 +67,7 @@ deflate_paths="${AUTOBAHN_DEFLATE_PATHS:-/}"
 deflate_styles="${AUTOBAHN_DEFLATE_STYLES:-wait}"
 sides="${AUTOBAHN_SIDES:-server client}"
 out="${AUTOBAHN_OUT:-$here/reports/ci}"
-# Sections 1-10 take 25 to 35 s per run, sections 12-13 15 to 35 min:
-# the bounds are for a hung run only.
+# Sections 1-10 take 25 to 35 s per run: the bounds are for a hung run only.
 timeout=900
 [[ -n "$cases" ]] && timeout=3600
 
@@ -92,7 +92,8 @@ esac
 if [[ -n "${AUTOBAHN_DEFLATE_CASES:-}" && -n "$deflate_cases" ]]; then
 	deflate_cases="$AUTOBAHN_DEFLATE_CASES"
 fi
-deflate_timeout=2400
+# On a loaded machine the ci cases took 37 min per side (about 8 idle).
+deflate_timeout=3600
 [[ "$compression" == full ]] && deflate_timeout=5400
 
 say() { printf 'autobahn/ci.sh: %s\n' "$*"; }
