@@ -19,9 +19,9 @@
 # against the server on path / and the client with style wait:
 #   ci    168 of the 216 cases: all but 12.*.15-18 and 13.*.15-18, the
 #         128 KiB messages auto-fragmented into 256 to 32768 octets, which
-#         take 60% of the sections' time (about 8 min per side on an idle
+#         take 60% of the sections' time (about 13 min per side on an idle
 #         2-core machine, 37 min on a loaded one; see README.md)
-#   full  all 216 cases (about 20 min per side idle, 35 loaded)
+#   full  all 216 cases (about 30 min per side idle)
 # The server side and the client side run at the same time, each in one
 # wstest process: wstest (Python) is what takes the time, on one core each.
 # It fails unless every case of every run is OK or INFORMATIONAL (the suite
@@ -92,7 +92,7 @@ esac
 if [[ -n "${AUTOBAHN_DEFLATE_CASES:-}" && -n "$deflate_cases" ]]; then
 	deflate_cases="$AUTOBAHN_DEFLATE_CASES"
 fi
-# On a loaded machine the ci cases took 37 min per side (about 8 idle).
+# On a loaded machine the ci cases took 37 min per side (about 13 idle).
 deflate_timeout=3600
 [[ "$compression" == full ]] && deflate_timeout=5400
 
