@@ -34,7 +34,7 @@ import (
 // styles per side, not four: wait (SendMessage) and prepared
 // (SendPrepared), the two ways a message is compressed; the other styles
 // differ from wait only in how messages leave the mailbox, after
-// inflating. So the 216 cases take about a second per target; at
+// inflating. So the 216 cases take about 2 s of CPU per target; at
 // Autobahn's count they take over half an hour per target, as in the real
 // suite. Under the race detector, one message per case and the wait style
 // alone (race_test.go).
