@@ -406,16 +406,7 @@ func serverTarget(srvAddr string, s echo.Style) target {
 				return nil, err
 			}
 			nc.SetDeadline(time.Now().Add(10 * time.Second))
-			var extra http.Header
-			var offers []deflateParams
-			if c.deflate != nil {
-				offers = c.deflate.offers
-				var list []string
-				for _, o := range offers {
-					list = append(list, o.String())
-				}
-				extra = http.Header{"Sec-WebSocket-Extensions": {strings.Join(list, ", ")}}
-			}
+			extra, offers := offerHeader(c)
 			br, resp, err := wstest.ClientHandshake(nc, srvAddr, s.Path, extra)
 			if err != nil {
 				nc.Close()
@@ -430,6 +421,19 @@ func serverTarget(srvAddr string, s echo.Style) target {
 			return &connection{p: newPeer(nc, br, true, d), finish: serverFinish}, nil
 		},
 	}
+}
+
+// offerHeader returns the handshake header that makes case c's
+// permessage-deflate offers, and the offers; none for a case without.
+func offerHeader(c *kase) (http.Header, []deflateParams) {
+	if c.deflate == nil {
+		return nil, nil
+	}
+	var list []string
+	for _, o := range c.deflate.offers {
+		list = append(list, o.String())
+	}
+	return http.Header{"Sec-WebSocket-Extensions": {strings.Join(list, ", ")}}, c.deflate.offers
 }
 
 // serverFinish checks that the server closes the TCP connection after the

@@ -14,8 +14,8 @@ import (
 )
 
 // The conformance suite against the library as a server over HTTP/2
-// (RFC 8441): Autobahn's wstest speaks HTTP/1.1 only, so sections 1 to 10
-// run here, the fuzzer's frames carried by an extended CONNECT's stream
+// (RFC 8441): Autobahn's wstest speaks HTTP/1.1 only, so every section (1 to 10, and 12 and 13 with
+// the offers carried in the CONNECT request) runs here, the fuzzer's frames carried by an extended CONNECT's stream
 // (see wstest.DialH2) instead of a TCP connection. The end of the stream
 // (END_STREAM) stands for the server's TCP close, as RFC 8441 §5 says.
 
@@ -23,20 +23,27 @@ import (
 func h2ServerTarget(addr string, conf *tls.Config, s echo.Style) target {
 	return target{
 		name:   "server-h2/" + s.Name,
+		style:  s.Name,
 		server: true,
 		connect: func(c *kase) (*connection, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			st, err := wstest.DialH2(ctx, addr, s.Path, conf, nil)
+			extra, offers := offerHeader(c)
+			st, err := wstest.DialH2(ctx, addr, s.Path, conf, extra)
 			if err != nil {
 				return nil, err
 			}
-			return &connection{p: newPeer(st, bufio.NewReader(st), true), finish: serverFinish}, nil
+			d, err := checkResponse(st.Response.Header.Values("Sec-WebSocket-Extensions"), offers)
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			return &connection{p: newPeer(st, bufio.NewReader(st), true, d), finish: serverFinish}, nil
 		},
 	}
 }
 
-// TestRFC8441Server runs sections 1 to 10 against the library served over
+// TestRFC8441Server runs every section against the library served over
 // HTTP/2 by net/http's server: with the default echo style (TestServer puts
 // every style through the same cases over TCP, and the transport is what
 // differs here), or with every style under -full.
