@@ -14,9 +14,10 @@ import (
 )
 
 // The conformance suite against the library as a server over HTTP/2
-// (RFC 8441): Autobahn's wstest speaks HTTP/1.1 only, so every section (1 to 10, and 12 and 13 with
-// the offers carried in the CONNECT request) runs here, the fuzzer's frames carried by an extended CONNECT's stream
-// (see wstest.DialH2) instead of a TCP connection. The end of the stream
+// (RFC 8441): Autobahn's wstest speaks HTTP/1.1 only, so every section
+// runs here (12 and 13 with their offers in the CONNECT request), the
+// fuzzer's frames carried by an extended CONNECT's stream (see
+// wstest.DialH2) instead of a TCP connection. The end of the stream
 // (END_STREAM) stands for the server's TCP close, as RFC 8441 §5 says.
 
 // h2ServerTarget connects to one echo path of the HTTP/2 server at addr.
