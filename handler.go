@@ -10,7 +10,8 @@ import (
 // like dwebsocket's accept_websocket: h runs for every request, with ws nil
 // for a plain HTTP request. An invalid upgrade gets its 4xx from Upgrade
 // and h does not run. For a WebSocket, r is ws.Request() (see Require for
-// its context), and w only answers http.ErrHijacked. When h returns, the
+// its context), and w only answers http.ErrHijacked (over HTTP/2 too: the
+// stream belongs to ws). When h returns, the
 // connection is closed with 1000 and everything released. opts may be nil.
 func Accept(h func(w http.ResponseWriter, r *http.Request, ws *Conn), opts *Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +21,7 @@ func Accept(h func(w http.ResponseWriter, r *http.Request, ws *Conn), opts *Opti
 		}
 		t := enterHandler(r)
 		if ws, err := Upgrade(w, r, opts); err == nil {
-			go serve(ws, t, func() { h(hijacked{}, ws.Request(), ws) })
+			start(ws, t, func() { h(hijacked{}, ws.Request(), ws) })
 		} else {
 			t.exitHandler()
 		}
@@ -35,15 +36,19 @@ func Accept(h func(w http.ResponseWriter, r *http.Request, ws *Conn), opts *Opti
 //
 // r is ws.Request(). Its context keeps the values of the upgrade request's
 // but not its end, which net/http brings about as soon as the HTTP handler
-// returns (the wrappers return at once, to free net/http's per-request
-// memory). It ends instead when the connection closes, when Shutdown closes
-// it, or when the server's BaseContext is cancelled, if the server has
-// ConnContext (as NewServer's does).
+// returns (over HTTP/1.1 the wrappers return at once, to free net/http's
+// per-request memory). It ends instead when the connection closes, when
+// Shutdown closes it, or when the server's BaseContext is cancelled, if the
+// server has ConnContext (as NewServer's does).
+//
+// Over HTTP/2 (RFC 8441, see Upgrade) the wrappers serve the same way, but
+// h runs on the HTTP handler's goroutine, which returns when h has returned
+// and the connection is closed: the stream ends with the HTTP handler.
 func Require(h func(ws *Conn, r *http.Request), opts *Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := enterHandler(r)
 		if ws, err := Upgrade(w, r, opts); err == nil {
-			go serve(ws, t, func() { h(ws, ws.Request()) })
+			start(ws, t, func() { h(ws, ws.Request()) })
 		} else {
 			t.exitHandler()
 		}
@@ -64,7 +69,7 @@ func Middleware(next http.Handler, opts *Options) http.Handler {
 		}
 		t := enterHandler(r)
 		if ws, err := Upgrade(w, r, opts); err == nil {
-			go serve(ws, t, func() { next.ServeHTTP(hijacked{}, ws.Request()) })
+			start(ws, t, func() { next.ServeHTTP(hijacked{}, ws.Request()) })
 		} else {
 			t.exitHandler()
 		}
@@ -79,10 +84,21 @@ func FromRequest(r *http.Request) *Conn {
 	return ws
 }
 
-// serve runs a connection's handler on a goroutine of its own, so that the
-// HTTP handler returns at once and net/http lets go of the request's
-// buffers: an idle connection then costs what the Conn holds, not what a
-// whole HTTP exchange does. A panic in h is logged as net/http logs one,
+// start runs a connection's handler with serve: on a goroutine of its own
+// over HTTP/1.1, whose connection was hijacked, and on the HTTP handler's
+// own over HTTP/2, whose stream ends when the HTTP handler returns.
+func start(ws *Conn, t *tracker, h func()) {
+	if ws.overStream() {
+		serve(ws, t, h)
+		return
+	}
+	go serve(ws, t, h)
+}
+
+// serve runs a connection's handler; on a goroutine of its own over
+// HTTP/1.1, so that the HTTP handler returns at once and net/http lets go
+// of the request's buffers: an idle connection then costs what the Conn
+// holds, not what a whole HTTP exchange does. A panic in h is logged as net/http logs one,
 // and closes the connection with 1011. Once the connection is closed, t
 // (from enterHandler) learns that the handler is done.
 func serve(ws *Conn, t *tracker, h func()) {

@@ -102,18 +102,26 @@ func headerTokens(values []string) []string {
 
 // IsWebSocket reports whether r asks to be upgraded to WebSocket: its
 // Connection header holds the token "upgrade" and its Upgrade header the
-// token "websocket". Whether the rest of the handshake is valid is for
-// Upgrade to say.
+// token "websocket", or, over HTTP/2, it is an extended CONNECT with
+// ":protocol: websocket" (RFC 8441 §4). Whether the rest of the handshake
+// is valid is for Upgrade to say.
 func IsWebSocket(r *http.Request) bool {
 	return headerHasToken(r.Header[hdrConnection], "upgrade") &&
-		headerHasToken(r.Header[hdrUpgrade], "websocket")
+		headerHasToken(r.Header[hdrUpgrade], "websocket") ||
+		isExtendedConnect(r)
 }
 
-// checkRequest applies the server's rules of RFC 6455 §4.2.1 and the
-// origin policy to an upgrade request.
+// checkRequest applies the server's rules of RFC 6455 §4.2.1, or of
+// RFC 8441 §5 to an HTTP/2 extended CONNECT, and the origin policy to an
+// upgrade request.
 func checkRequest(r *http.Request, o *Options) *HandshakeError {
+	if isExtendedConnect(r) {
+		return checkExtendedConnect(r, o)
+	}
 	h := r.Header
 	switch version := h[hdrVersion]; {
+	case r.Method == http.MethodConnect && len(h[hdrPseudoProtocol]) > 0:
+		return &HandshakeError{http.StatusBadRequest, "extended CONNECT for " + quoteText(strings.Join(h[hdrPseudoProtocol], ", "), maxQuoteBytes) + ", not websocket"}
 	case r.Method != http.MethodGet:
 		return &HandshakeError{http.StatusMethodNotAllowed, "method " + quoteText(r.Method, maxQuoteBytes) + " is not GET"}
 	case !r.ProtoAtLeast(1, 1) || r.ProtoMajor != 1:

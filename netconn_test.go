@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zerows/websocket/internal/wstest"
 )
 
 // NetConn against what net.Conn promises, checked over a pair of NetConns
@@ -626,48 +628,6 @@ func TestNetConnCopy(t *testing.T) {
 	t.Logf("%d MiB in %v: %.0f MB/s", size>>20, elapsed.Round(time.Millisecond), float64(size)/elapsed.Seconds()/1e6)
 }
 
-// oneConnListener is a net.Listener that accepts one connection, and then
-// waits for it to be closed before it reports itself closed.
-type oneConnListener struct {
-	conn   chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-	addr   net.Addr
-}
-
-func listenOnce(c net.Conn) *oneConnListener {
-	l := &oneConnListener{conn: make(chan net.Conn, 1), closed: make(chan struct{}), addr: c.LocalAddr()}
-	l.conn <- &closeNotifier{Conn: c, l: l}
-	return l
-}
-
-func (l *oneConnListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.conn:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *oneConnListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *oneConnListener) Addr() net.Addr { return l.addr }
-
-// closeNotifier closes its listener when it is closed.
-type closeNotifier struct {
-	net.Conn
-	l *oneConnListener
-}
-
-func (c *closeNotifier) Close() error {
-	c.l.Close()
-	return c.Conn.Close()
-}
-
 // TestNetConnHTTP serves HTTP/1.1 inside a WebSocket connection: the
 // handler of a real WebSocket server hands its NetConn to http.Server, and
 // an http.Client dials a NetConn on a real WebSocket client. Two GETs on
@@ -685,7 +645,7 @@ func TestNetConnHTTP(t *testing.T) {
 	served := make(chan error, 1)
 	srv := httptest.NewServer(Require(func(ws *Conn, r *http.Request) {
 		hs := &http.Server{Handler: mux}
-		served <- hs.Serve(listenOnce(NetConn(ws)))
+		served <- hs.Serve(wstest.ListenOnce(NetConn(ws)))
 	}, nil))
 	t.Cleanup(srv.Close)
 

@@ -31,6 +31,10 @@ import (
 //     responses and large uploads included: that is the application's call.
 //   - ConnContext is ConnContext, so that cancelling a BaseContext the
 //     caller sets also cancels the contexts of WebSocket handlers.
+//   - HTTP/2 is left as net/http sets it up: on for ListenAndServeTLS and
+//     ServeTLS. WebSockets come over it (RFC 8441, see Upgrade) only when
+//     the process starts with GODEBUG=http2xconnect=1; Shutdown reaches
+//     them as it does the others.
 //   - srv.Shutdown (the method) starts closing every WebSocket with 1001
 //     (going away), through RegisterOnShutdown, but does not wait for them;
 //     the Shutdown function does.

@@ -14,12 +14,34 @@ import (
 // returns the connection. If the request is not a valid upgrade, or its
 // Origin is not allowed, Upgrade writes the HTTP error itself (400, 403,
 // 405, or 426 with "Sec-WebSocket-Version: 13"; 500 when w cannot hand
-// over the connection, neither itself nor through an Unwrap method) with a
-// one-line reason, and returns a *HandshakeError. Headers already set on w,
-// such as Set-Cookie, are sent with the 101 response, except those of the
+// over the connection, neither itself nor through an Unwrap method, or,
+// over HTTP/2, cannot flush) with a one-line reason, and returns a
+// *HandshakeError. Headers already set on w, such as Set-Cookie, are sent
+// with the 101 response (200 over HTTP/2), except those of the
 // handshake itself and those that frame a body (Content-Length,
 // Transfer-Encoding, Trailer). After a successful Upgrade, w must not be
 // used, and the caller must Close the connection.
+//
+// Over HTTP/2, Upgrade also serves WebSocket as RFC 8441 defines it: an
+// extended CONNECT request with ":protocol: websocket" gets 200 (no
+// Sec-WebSocket-Key or Accept; Sec-WebSocket-Version 13, Origin,
+// subprotocols and permessage-deflate as over HTTP/1.1), and the
+// connection runs on the request's stream, which nothing can hijack: the
+// request body brings the peer's frames and the flushed response carries
+// this side's. The stream ends when the HTTP handler returns, so a handler
+// that calls Upgrade itself must not return while it uses the connection
+// (Accept, Require and Middleware see to it): once it has, reading and
+// writing fail with an error and the connection ends as dropped (1006).
+// Ending the connection normally ends the stream with END_STREAM when the
+// handler returns, like the TCP FIN it stands for (RFC 8441 §5); one
+// failed in the middle of a write resets it (RST_STREAM).
+//
+// Go's HTTP/2 server offers extended CONNECT only when the process starts
+// with GODEBUG=http2xconnect=1 in its environment (checked with Go 1.26;
+// net/http reads it once, at initialisation, so setting it from main is
+// too late). Browsers then open wss:// WebSockets on the page's
+// HTTP/2 connection; without it they fall back to HTTP/1.1 upgrades, which
+// Upgrade serves as always.
 func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, error) {
 	o := opts.withDefaults()
 	if herr := checkRequest(r, o); herr != nil {
@@ -28,6 +50,13 @@ func Upgrade(w http.ResponseWriter, r *http.Request, opts *Options) (*Conn, erro
 	}
 	subprotocol := selectSubprotocol(r, o.Subprotocols)
 	extensions, negotiated, compress := acceptDeflate(r.Header[hdrExtensions], o.Compression)
+	if isExtendedConnect(r) {
+		var d *deflater
+		if compress {
+			d = newDeflater(negotiated, o)
+		}
+		return upgradeStream(w, r, o, subprotocol, extensions, d)
+	}
 	// The ResponseController finds Hijack through middleware that wraps w
 	// and offers Unwrap, as well as on w itself.
 	nc, brw, err := http.NewResponseController(w).Hijack()

@@ -5,7 +5,8 @@ import "github.com/zerows/websocket/internal/wstest"
 // The case tables are split by section: cases_1_4_test.go (framing,
 // pings/pongs, reserved bits, opcodes), cases_5_test.go (fragmentation),
 // cases_6_test.go (UTF-8), cases_7_test.go (close handling),
-// cases_9_10_test.go (limits/performance, auto-fragmentation). This file
+// cases_9_10_test.go (limits/performance, auto-fragmentation),
+// cases_12_13_test.go (permessage-deflate). This file
 // holds what they share.
 
 // section is one Autobahn chapter.
@@ -13,20 +14,25 @@ type section struct {
 	id    string
 	name  string
 	cases []*kase
+	// styles, if not nil, are the only echo styles the section runs
+	// against (all of them with -full).
+	styles []string
 }
 
 // sections returns every case, grouped by chapter.
 func sections() []section {
 	return []section{
-		{"1", "Framing", cases1()},
-		{"2", "Pings/Pongs", cases2()},
-		{"3", "Reserved Bits", cases3()},
-		{"4", "Opcodes", cases4()},
-		{"5", "Fragmentation", cases5()},
-		{"6", "UTF-8 Handling", cases6()},
-		{"7", "Close Handling", cases7()},
-		{"9", "Limits/Performance", cases9()},
-		{"10", "Misc (auto-fragmentation)", cases10()},
+		{"1", "Framing", cases1(), nil},
+		{"2", "Pings/Pongs", cases2(), nil},
+		{"3", "Reserved Bits", cases3(), nil},
+		{"4", "Opcodes", cases4(), nil},
+		{"5", "Fragmentation", cases5(), nil},
+		{"6", "UTF-8 Handling", cases6(), nil},
+		{"7", "Close Handling", cases7(), nil},
+		{"9", "Limits/Performance", cases9(), nil},
+		{"10", "Misc (auto-fragmentation)", cases10(), nil},
+		{"12", "WebSocket Compression (different payloads)", cases12(), compressionStyles()},
+		{"13", "WebSocket Compression (different parameters)", cases13(), compressionStyles()},
 	}
 }
 

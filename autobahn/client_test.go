@@ -17,6 +17,7 @@ import (
 func clientTarget(s echo.Style, opts *websocket.Options) target {
 	return target{
 		name:   "client/" + s.Name,
+		style:  s.Name,
 		server: false,
 		connect: func(c *kase) (*connection, error) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -44,7 +45,7 @@ func clientTarget(s echo.Style, opts *websocket.Options) target {
 				return nil, err
 			}
 			nc.SetDeadline(time.Now().Add(10 * time.Second))
-			br, _, err := wstest.ServerHandshake(nc)
+			br, pd, err := serverHandshake(nc, c.deflate)
 			if err != nil {
 				nc.Close()
 				return nil, err
@@ -67,7 +68,7 @@ func clientTarget(s echo.Style, opts *websocket.Options) target {
 					return "", fmt.Sprintf("client not done within %v of the server closing TCP", tcpWait)
 				}
 			}
-			return &connection{p: newPeer(nc, br, false), finish: finish}, nil
+			return &connection{p: newPeer(nc, br, false, pd), finish: finish}, nil
 		},
 	}
 }
@@ -88,7 +89,7 @@ func TestClient(t *testing.T) {
 func TestClientMessageTooBig(t *testing.T) {
 	t.Parallel()
 	runTable(t, clientTarget(echo.Styles[0], limitOptions()),
-		section{"x9.1", fmt.Sprintf("MaxMessageSize %d", limit), limitCases()})
+		section{"x9.1", fmt.Sprintf("MaxMessageSize %d", limit), limitCases(), nil})
 }
 
 // TestClientDropsTCP: a server that never closes TCP (nor, in one case,

@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,6 +66,7 @@ type kase struct {
 	info      bool      // INFORMATIONAL: recorded, never a failure
 	wait      time.Duration
 	side      side
+	deflate   *deflateCase // sections 12 and 13: the permessage-deflate negotiation
 }
 
 func (c *kase) waitDur() time.Duration {
@@ -129,7 +132,8 @@ type connection struct {
 // client with one echo style.
 type target struct {
 	name    string
-	server  bool // the library is the server (the peer plays the client)
+	style   string // the echo style
+	server  bool   // the library is the server (the peer plays the client)
 	connect func(c *kase) (*connection, error)
 }
 
@@ -249,6 +253,12 @@ func runCase(tg target, c *kase) (r result) {
 		obs = append(obs, closeEv.String())
 	}
 	obs = append(obs, p.notes...)
+	if d := p.pmd; d != nil {
+		p.mu.Lock()
+		in, compressed := d.messagesIn, d.compressedIn
+		p.mu.Unlock()
+		obs = append(obs, fmt.Sprintf("%s: %d of %d echoes compressed, longest back-reference %d", d.ext, compressed, in, d.maxDistance.Load()))
+	}
 	if tcpNote != "" {
 		obs = append(obs, tcpNote)
 	}
@@ -305,6 +315,9 @@ func firstDiff(got, want []event) string {
 // fails the test on any grade but OK and INFORMATIONAL.
 func runSections(t *testing.T, tg target) {
 	for _, sec := range sections() {
+		if sec.styles != nil && !*full && !slices.Contains(sec.styles, tg.style) {
+			continue
+		}
 		var mu sync.Mutex
 		var results []result
 		t.Run(sec.id, func(t *testing.T) {
@@ -385,6 +398,7 @@ func splitID(s string) []string {
 func serverTarget(srvAddr string, s echo.Style) target {
 	return target{
 		name:   "server/" + s.Name,
+		style:  s.Name,
 		server: true,
 		connect: func(c *kase) (*connection, error) {
 			nc, err := net.DialTimeout("tcp", srvAddr, 5*time.Second)
@@ -392,15 +406,34 @@ func serverTarget(srvAddr string, s echo.Style) target {
 				return nil, err
 			}
 			nc.SetDeadline(time.Now().Add(10 * time.Second))
-			br, _, err := wstest.ClientHandshake(nc, srvAddr, s.Path, nil)
+			extra, offers := offerHeader(c)
+			br, resp, err := wstest.ClientHandshake(nc, srvAddr, s.Path, extra)
+			if err != nil {
+				nc.Close()
+				return nil, err
+			}
+			d, err := checkResponse(resp.Header.Values("Sec-WebSocket-Extensions"), offers)
 			if err != nil {
 				nc.Close()
 				return nil, err
 			}
 			nc.SetDeadline(time.Time{})
-			return &connection{p: newPeer(nc, br, true), finish: serverFinish}, nil
+			return &connection{p: newPeer(nc, br, true, d), finish: serverFinish}, nil
 		},
 	}
+}
+
+// offerHeader returns the handshake header that makes case c's
+// permessage-deflate offers, and the offers; none for a case without.
+func offerHeader(c *kase) (http.Header, []deflateParams) {
+	if c.deflate == nil {
+		return nil, nil
+	}
+	var list []string
+	for _, o := range c.deflate.offers {
+		list = append(list, o.String())
+	}
+	return http.Header{"Sec-WebSocket-Extensions": {strings.Join(list, ", ")}}, c.deflate.offers
 }
 
 // serverFinish checks that the server closes the TCP connection after the

@@ -11,8 +11,9 @@
 //     neither: `go test ./autobahn/...`. It follows the Autobahn cases of
 //     sections 1 (framing), 2 (ping/pong), 3 (reserved bits), 4 (opcodes),
 //     5 (fragmentation), 6 (UTF-8), 7 (close handling), 9 (limits and
-//     performance, scaled down unless -full is given) and 10 (automatic
-//     fragmentation), under the same case ids, plus a few extra cases
+//     performance, scaled down unless -full is given), 10 (automatic
+//     fragmentation), 12 and 13 (permessage-deflate, with fewer messages
+//     per case), under the same case ids, plus a few extra cases
 //     (ids starting with "x") for rules Autobahn does not probe, such as
 //     masking direction and non-minimal length encodings.
 //

@@ -71,7 +71,7 @@ func TestServerMessageTooBig(t *testing.T) {
 	srv := httptest.NewServer(echo.Handler(limitOptions()))
 	defer srv.Close()
 	runTable(t, serverTarget(srv.Listener.Addr().String(), echo.Styles[0]),
-		section{"x9.1", fmt.Sprintf("MaxMessageSize %d", limit), limitCases()})
+		section{"x9.1", fmt.Sprintf("MaxMessageSize %d", limit), limitCases(), nil})
 }
 
 // TestServerDropsTCPAfterCloseTimeout: when the peer never answers the

@@ -103,6 +103,7 @@ type peer struct {
 	nc     net.Conn
 	br     *bufio.Reader
 	client bool // the peer is the client: it masks, and expects unmasked frames
+	pmd    *pmd // permessage-deflate, when negotiated (sections 12 and 13)
 
 	mu          sync.Mutex
 	events      []event
@@ -120,8 +121,8 @@ type peer struct {
 // the largest echo).
 const maxRead = 64 << 20
 
-func newPeer(nc net.Conn, br *bufio.Reader, client bool) *peer {
-	p := &peer{nc: nc, br: br, client: client, notify: make(chan struct{}, 1), done: make(chan struct{})}
+func newPeer(nc net.Conn, br *bufio.Reader, client bool, d *pmd) *peer {
+	p := &peer{nc: nc, br: br, client: client, pmd: d, notify: make(chan struct{}, 1), done: make(chan struct{})}
 	go p.readLoop()
 	return p
 }
@@ -146,10 +147,11 @@ func (p *peer) violation(format string, args ...any) {
 func (p *peer) readLoop() {
 	defer close(p.done)
 	var (
-		inMsg   bool
-		msgText bool
-		msg     []byte
-		closed  bool
+		inMsg      bool
+		msgText    bool
+		compressed bool // the message's first frame has RSV1 (permessage-deflate)
+		msg        []byte
+		closed     bool
 	)
 	for {
 		f, err := wstest.ReadFrame(p.br, maxRead)
@@ -167,7 +169,10 @@ func (p *peer) readLoop() {
 		if !p.client && !f.Masked {
 			p.violation("client sent an unmasked frame: %v", f)
 		}
-		if f.Rsv != 0 {
+		// RSV1 marks a compressed message, on its first frame only (RFC
+		// 7692 §6), when compression was negotiated.
+		rsv1Allowed := p.pmd != nil && (f.Opcode == wstest.OpText || f.Opcode == wstest.OpBinary)
+		if f.Rsv != 0 && !(f.Rsv == 4 && rsv1Allowed) {
 			p.violation("RSV bits set: %v", f)
 		}
 		if !f.MinimalLen() {
@@ -179,6 +184,7 @@ func (p *peer) readLoop() {
 				p.violation("new data frame inside a fragmented message: %v", f)
 			}
 			inMsg, msgText, msg = true, f.Opcode == wstest.OpText, append([]byte(nil), f.Payload...)
+			compressed = f.Rsv == 4 && rsv1Allowed
 		case wstest.OpContinuation:
 			if !inMsg {
 				p.violation("continuation without a message: %v", f)
@@ -213,6 +219,22 @@ func (p *peer) readLoop() {
 			continue
 		}
 		if f.Fin {
+			if p.pmd != nil {
+				p.mu.Lock()
+				p.pmd.messagesIn++
+				if compressed {
+					p.pmd.compressedIn++
+				}
+				p.mu.Unlock()
+				if compressed {
+					m, err := p.pmd.inflate(msg)
+					if err != nil {
+						p.violation("compressed message of %d octets: %v", len(msg), err)
+					} else {
+						msg = m
+					}
+				}
+			}
 			if msgText && !utf8.Valid(msg) {
 				p.violation("text message is not UTF-8")
 			}

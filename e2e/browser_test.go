@@ -126,38 +126,7 @@ func testEcho(t *testing.T, b *browser) {
 	p := b.open(t, "http"+strings.TrimPrefix(echo.url, "ws"))
 	defer p.close()
 
-	sizes := []int{0, 1, 125, 126, 65535, 65536, 1 << 20}
-	var got struct {
-		Protocol string
-		Seen     []struct {
-			Kind string
-			N    int
-			OK   bool
-		}
-		Close struct {
-			Code     int
-			Reason   string
-			WasClean bool
-		}
-	}
-	sizesJSON := strings.ReplaceAll(fmt.Sprint(sizes), " ", ",")
-	if err := p.eval(echoScript+"("+jsString(echo.url)+", "+sizesJSON+")", &got); err != nil {
-		t.Fatal(err)
-	}
-	if got.Protocol != "chat" {
-		t.Errorf("subprotocol %q, want chat (the server's first choice)", got.Protocol)
-	}
-	if len(got.Seen) != 2*len(sizes) {
-		t.Errorf("%d echoes, want %d", len(got.Seen), 2*len(sizes))
-	}
-	for _, s := range got.Seen {
-		if !s.OK {
-			t.Errorf("%s message of %d: came back different", s.Kind, s.N)
-		}
-	}
-	if c := got.Close; c.Code != 1000 || !c.WasClean || c.Reason != "done" {
-		t.Errorf("close: %+v, want a clean 1000 done", c)
-	}
+	runEchoPage(t, p, echo.url)
 }
 
 // testChat opens the chat in two tabs: a message typed in one appears in
@@ -203,4 +172,51 @@ func testChat(t *testing.T, b *browser) {
 	if s := alice.text(`document.getElementById("status").textContent`); !strings.Contains(s, "server shut down (1001)") {
 		t.Errorf("status after the server stopped: %q, want 1001", s)
 	}
+}
+
+// echoSizes are the message lengths echoScript round-trips: each frame
+// length encoding, both sides of each boundary, and 1 MiB.
+var echoSizes = []int{0, 1, 125, 126, 65535, 65536, 1 << 20}
+
+// echoResult is what echoScript returns: the subprotocol, each echo and
+// whether it came back equal, and how the WebSocket closed.
+type echoResult struct {
+	Protocol string
+	Seen     []struct {
+		Kind string
+		N    int
+		OK   bool
+	}
+	Close struct {
+		Code     int
+		Reason   string
+		WasClean bool
+	}
+}
+
+// runEchoPage runs echoScript on page p against the echo server at url
+// and checks what the page saw: the subprotocol "chat", every text and
+// binary message back unchanged, and a clean 1000 close.
+func runEchoPage(t *testing.T, p *page, url string) echoResult {
+	t.Helper()
+	var got echoResult
+	sizesJSON := strings.ReplaceAll(fmt.Sprint(echoSizes), " ", ",")
+	if err := p.eval(echoScript+"("+jsString(url)+", "+sizesJSON+")", &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Protocol != "chat" {
+		t.Errorf("subprotocol %q, want chat (the server's first choice)", got.Protocol)
+	}
+	if len(got.Seen) != 2*len(echoSizes) {
+		t.Errorf("%d echoes, want %d", len(got.Seen), 2*len(echoSizes))
+	}
+	for _, s := range got.Seen {
+		if !s.OK {
+			t.Errorf("%s message of %d: came back different", s.Kind, s.N)
+		}
+	}
+	if c := got.Close; c.Code != 1000 || !c.WasClean || c.Reason != "done" {
+		t.Errorf("close: %+v, want a clean 1000 done", c)
+	}
+	return got
 }

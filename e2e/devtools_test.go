@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -81,13 +82,14 @@ type reply struct {
 	} `json:"error"`
 }
 
-// startBrowser starts chromium with a fresh profile, connects to it, and
-// stops it when the test ends.
-func startBrowser(t *testing.T) *browser {
+// startBrowser starts chromium with a fresh profile, and flags added to
+// chromiumFlags, connects to it, and stops it when the test ends.
+func startBrowser(t *testing.T, flags ...string) *browser {
 	t.Helper()
 	path := findChromium(t)
 	profile := t.TempDir()
-	cmd := exec.Command(path, append(chromiumFlags, "--user-data-dir="+profile, "about:blank")...)
+	args := append(append(slices.Clone(chromiumFlags), flags...), "--user-data-dir="+profile, "about:blank")
+	cmd := exec.Command(path, args...)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {

@@ -6,7 +6,11 @@
 //
 //	go test ./e2e
 //
-// Without chromium the tests skip; ZEROWS_BROWSER_REQUIRED=1 makes that a
-// failure. Screenshots go to $ZEROWS_ARTIFACTS, or by default to
+// compression_test.go checks permessage-deflate with chromium and with
+// Node's ws (pinned by node/package-lock.json, installed by npm ci into the
+// user's cache directory on first use).
+//
+// Without chromium, or node and npm, the tests skip;
+// ZEROWS_BROWSER_REQUIRED=1 makes that a failure. Screenshots go to $ZEROWS_ARTIFACTS, or by default to
 // zerows-e2e under the system's temporary directory.
 package e2e

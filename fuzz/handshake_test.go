@@ -24,6 +24,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/zerows/websocket"
+	"github.com/zerows/websocket/internal/wstest"
 )
 
 // bound bounds every wait: an answer, a Dial, a Conn's end, goroutines
@@ -57,36 +58,6 @@ func newPipe() (lib pipeConn, testW, testR net.Conn) {
 	libW, testR := net.Pipe()
 	return pipeConn{Conn: libW, r: libR}, testW, testR
 }
-
-// oneConnListener hands out one connection, then blocks until closed.
-type oneConnListener struct {
-	c      chan net.Conn
-	closed chan struct{}
-	once   sync.Once
-	addr   net.Addr
-}
-
-func newOneConnListener(c net.Conn) *oneConnListener {
-	l := &oneConnListener{c: make(chan net.Conn, 1), closed: make(chan struct{}), addr: c.LocalAddr()}
-	l.c <- c
-	return l
-}
-
-func (l *oneConnListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.c:
-		return c, nil
-	case <-l.closed:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *oneConnListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
-	return nil
-}
-
-func (l *oneConnListener) Addr() net.Addr { return l.addr }
 
 // wantAccept is Sec-WebSocket-Accept for key, RFC 6455 §4.2.2, computed
 // here rather than by the library.
@@ -431,7 +402,7 @@ func FuzzUpgradeRequest(f *testing.F) {
 		served := make(chan struct{})
 		go func() {
 			defer close(served)
-			srv.Serve(newOneConnListener(lib))
+			srv.Serve(wstest.ListenOnce(lib))
 		}()
 		go func() {
 			testW.Write(raw) // fails once the server has closed

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"net"
@@ -18,7 +19,7 @@ import (
 )
 
 func TestEcho(t *testing.T) {
-	srv := httptest.NewServer(newHandler(false, nil))
+	srv := httptest.NewServer(newHandler(false, nil, websocket.CompressionNoContextTakeover))
 	defer srv.Close()
 	c, resp := dial(t, srv.Listener.Addr().String(), "/any/path", "")
 	if resp.StatusCode != 101 {
@@ -63,7 +64,7 @@ func TestOrigin(t *testing.T) {
 		{false, "http://evil.example", 403},
 		{true, "http://evil.example", 101},
 	} {
-		srv := httptest.NewServer(newHandler(tc.insecure, nil))
+		srv := httptest.NewServer(newHandler(tc.insecure, nil, websocket.CompressionNoContextTakeover))
 		addr := srv.Listener.Addr().String()
 		origin := tc.origin
 		if origin == "same" {
@@ -80,7 +81,7 @@ func TestOrigin(t *testing.T) {
 // TestSubprotocols checks that the server picks by its own order of
 // preference among the ones offered, and picks none when none matches.
 func TestSubprotocols(t *testing.T) {
-	srv := httptest.NewServer(newHandler(false, splitList(" chat, superchat,,")))
+	srv := httptest.NewServer(newHandler(false, splitList(" chat, superchat,,"), websocket.CompressionNoContextTakeover))
 	defer srv.Close()
 	for _, tc := range []struct{ offer, want string }{
 		{"superchat, chat", "chat"},
@@ -199,7 +200,9 @@ func TestShutdown(t *testing.T) {
 	}
 	stop := make(chan os.Signal, 1)
 	served := make(chan error, 1)
-	go func() { served <- serve(websocket.NewServer("", newHandler(false, nil)), ln, stop) }()
+	go func() {
+		served <- serve(websocket.NewServer("", newHandler(false, nil, websocket.CompressionNoContextTakeover)), ln, stop)
+	}()
 	var clients []*client
 	for range 3 {
 		c, resp := dial(t, ln.Addr().String(), "/", "")
@@ -222,5 +225,57 @@ func TestShutdown(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Fatalf("serve: %v", err)
+	}
+}
+
+// TestCompression: a client's permessage-deflate offer, such as a
+// browser's, is accepted unless -compression is off, and a compressed
+// message comes back as it was sent.
+func TestCompression(t *testing.T) {
+	text := strings.Repeat("the same words again and again, ", 4096) // 128 KiB
+	for _, tc := range []struct {
+		flag     string
+		accepted bool
+	}{
+		{"no-context-takeover", true}, // the default
+		{"context-takeover", true},
+		{"off", false},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			srv := httptest.NewServer(newHandler(false, nil, compressionModes[tc.flag]))
+			defer srv.Close()
+			// A browser's offer, as chromium sends it.
+			c := dialHeader(t, srv.Listener.Addr().String(), "/", http.Header{"Sec-Websocket-Extensions": {"permessage-deflate; client_max_window_bits"}})
+			if c.resp.StatusCode != 101 {
+				t.Fatalf("handshake: %s", c.resp.Status)
+			}
+			ext := c.resp.Header.Get("Sec-WebSocket-Extensions")
+			if got := strings.HasPrefix(ext, "permessage-deflate"); got != tc.accepted {
+				t.Fatalf("Sec-WebSocket-Extensions %q; want permessage-deflate accepted: %v", ext, tc.accepted)
+			}
+
+			// The library's own client, compressing.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ws, resp, err := websocket.Dial(ctx, "ws://"+srv.Listener.Addr().String()+"/", &websocket.Options{
+				Compression: websocket.CompressionContextTakeover, MaxMessageSize: 1 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			if got := resp.Header.Get("Sec-WebSocket-Extensions") != ""; got != tc.accepted {
+				t.Fatalf("Dial: Sec-WebSocket-Extensions %q", resp.Header.Get("Sec-WebSocket-Extensions"))
+			}
+			if err := ws.SendText(text); err != nil {
+				t.Fatal(err)
+			}
+			m, err := ws.WaitTimeout(10 * time.Second)
+			if err != nil || m.Type != websocket.MessageText || string(m.Data) != text {
+				t.Fatalf("echo: %v, type %v, %d bytes, want the %d bytes sent", err, m.Type, len(m.Data), len(text))
+			}
+		})
+	}
+	if _, ok := compressionModes[defaultCompression]; !ok || compressionModes[defaultCompression] == websocket.CompressionOff {
+		t.Errorf("-compression defaults to %q: want a mode that accepts browsers' offers", defaultCompression)
 	}
 }
