@@ -68,11 +68,11 @@ const (
 	// is not exploited.
 	CompressionNoContextTakeover
 	// CompressionContextTakeover lets each side's compressor keep its
-	// 32 KiB window across messages, which compresses streams of similar
-	// small messages far better, at a price per connection: this side's
-	// flate.Writer once it has sent a compressed message (1.15 MiB of heap
-	// at BestSpeed, 0.8 MiB at the default level, measured with Go 1.26's
-	// compress/flate), and 32 KiB of window for what it received. A peer that asks for no context takeover gets it.
+	// window across messages, which compresses streams of similar small
+	// messages far better, at a price per connection: the last 4 KiB this
+	// side sent compressed, which a pooled compressor compresses again
+	// before each message (CPU), and up to 32 KiB of window for what it
+	// received. A peer that asks for no context takeover gets it.
 	CompressionContextTakeover
 )
 
