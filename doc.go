@@ -66,6 +66,32 @@
 // BenchmarkStreamMessage sends and receives a 1 GiB message over TCP with
 // the heap under 1 MiB (bench/README.md, "Streams").
 //
+// # Byte streams
+//
+// NetConn turns a Conn into a net.Conn that carries bytes in binary
+// messages, for protocols written against sockets (HTTP, TLS, SSH, a
+// database's wire protocol) that must cross a path where only WebSocket
+// passes: Read spans messages, deadlines behave as on TCP (a read that
+// times out leaves the connection usable), and Close does the closing
+// handshake.
+//
+// # Transports
+//
+// Besides the HTTP/1.1 upgrade, Upgrade, Accept, Require and Middleware
+// serve WebSocket over HTTP/2 (RFC 8441): an extended CONNECT with
+// ":protocol: websocket", on the stream itself, nothing hijacked. Go's
+// HTTP/2 server offers it when the process starts with
+// GODEBUG=http2xconnect=1. The stream ends when the HTTP handler returns,
+// so the wrappers run the application's function on the handler's
+// goroutine over HTTP/2, and a handler that calls Upgrade itself must not
+// return while it uses the connection.
+//
+// Built for js/wasm, Dial opens the JavaScript environment's WebSocket (a
+// browser's, or Node.js's) and returns the same Conn. The options a page
+// cannot apply (Header, TLSConfig, DialContext, Proxy, Compression,
+// PingInterval) fail Dial with an error that names them, and Ping fails:
+// the browser answers pings itself but cannot send one.
+//
 // # Limits and defaults
 //
 // The zero Options are safe to expose to the internet, on a server that
@@ -133,7 +159,10 @@
 // on every connection. With CompressionNoContextTakeover each message is
 // compressed on its own with pooled compress/flate writers and readers,
 // and an idle connection holds nothing more; with
-// CompressionContextTakeover each side keeps its window across messages.
+// CompressionContextTakeover each side keeps its window across messages:
+// the receiver its inflated history, up to 32 KiB, the sender only the
+// last 4 KiB of what it sent, with which a pooled writer is primed for the
+// next message.
 // All four parameters are negotiated. A peer that asks this side for a
 // window under 32 KiB (server_max_window_bits or client_max_window_bits)
 // gets messages no longer than that window compressed on their own, and
