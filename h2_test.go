@@ -623,6 +623,7 @@ func TestRFC8441StreamDeadlines(t *testing.T) {
 // server does not offer extended CONNECT, and Go's client will not send
 // one: what the package documentation says the setting is needed for.
 func TestRFC8441NotOffered(t *testing.T) {
+	wstest.SkipWithoutXConnect(t)
 	if wstest.XConnectEnabled() {
 		t.Skip("this process has GODEBUG=" + wstest.XConnectSetting)
 	}

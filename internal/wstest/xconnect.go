@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -17,6 +18,15 @@ const XConnectSetting = "http2xconnect=1"
 // XConnectSetting.
 func XConnectEnabled() bool { return strings.Contains(os.Getenv("GODEBUG"), XConnectSetting) }
 
+// SkipWithoutXConnect skips t when this Go's net/http has no extended
+// CONNECT at all, whatever the setting: before Go 1.24.
+func SkipWithoutXConnect(t *testing.T) {
+	t.Helper()
+	if !netHTTPHasXConnect {
+		t.Skip("net/http has extended CONNECT (RFC 8441) from Go 1.24 on; this is " + runtime.Version())
+	}
+}
+
 // InXConnectProcess reports whether this process's HTTP/2 servers offer
 // extended CONNECT, so that test t can run here. If they do not, it runs t
 // again in a copy of the test binary that starts with XConnectSetting,
@@ -25,6 +35,7 @@ func XConnectEnabled() bool { return strings.Contains(os.Getenv("GODEBUG"), XCon
 // added to that run's command line.
 func InXConnectProcess(t *testing.T, args ...string) bool {
 	t.Helper()
+	SkipWithoutXConnect(t)
 	if XConnectEnabled() {
 		return true
 	}
