@@ -179,9 +179,11 @@ func TestNetConnCloseEndsBlockedCalls(t *testing.T) {
 		if returned(reading) || returned(writing) {
 			t.Fatal("a call returned with nothing to do")
 		}
-		go io.Copy(io.Discard, c2)
 		start := time.Now()
 		must(t, c1.Close())
+		// Only now: a peer that reads could let the write finish before
+		// Close, and the call would not be a blocked one.
+		go io.Copy(io.Discard, c2)
 		for _, done := range []<-chan result{reading, writing} {
 			r := <-done
 			if !errors.Is(r.err, net.ErrClosed) || r.at != start {
